@@ -1,0 +1,50 @@
+package io.oauth2relay.server.cli;
+
+import io.oauth2relay.server.Relay;
+import io.oauth2relay.server.config.RelayConfig;
+import java.net.BindException;
+import java.time.Clock;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+
+@Command(name = "start", description = "Starts the relay with a config file; runs until SIGTERM or SIGINT.")
+final class StartCommand implements Callable<Integer> {
+  @Mixin ConfigOption config;
+
+  @Override
+  public Integer call() throws Exception {
+    RelayConfig c = config.load();
+    if (c == null) {
+      return Main.BAD_CONFIG;
+    }
+    Logging.configure(c.debug(), c.logfile());
+    Logger log = LoggerFactory.getLogger(StartCommand.class);
+    log.info("oauth2relay {} starting with {} ({} environment variables resolved)",
+        Main.version(), c.source(), c.variables().size());
+    Relay relay = new Relay(c, Clock.systemUTC());
+    try {
+      relay.start();
+    } catch (Exception e) {
+      relay.close();
+      System.err.println("oauth2relay: error: cannot listen on " + c.host() + ":" + c.port() + " ("
+          + (e instanceof BindException ? e.getMessage() : e.toString()) + ")");
+      return Main.FAILED;
+    }
+    return runUntilSignal(relay, log);
+  }
+
+  /** Waits for SIGTERM/SIGINT, then closes the started {@code relay} (zeroing every token); returns 0. */
+  static int runUntilSignal(Relay relay, Logger log) throws InterruptedException {
+    CountDownLatch stop = new CountDownLatch(1);
+    Signals.onTermination(stop::countDown);
+    stop.await();
+    log.info("stopping: closing connections and wiping tokens");
+    relay.close();
+    log.info("stopped");
+    return Main.OK;
+  }
+}

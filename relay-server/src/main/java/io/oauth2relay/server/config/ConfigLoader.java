@@ -1,0 +1,442 @@
+package io.oauth2relay.server.config;
+
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+
+/**
+ * Reads the seed's config format: validates every field, resolves {@code ${NAME}} references from the
+ * environment, and reports every problem at once, each naming the field and what was expected. No message
+ * ever contains a configured value: a value may be a secret, and even a URL may carry one.
+ */
+public final class ConfigLoader {
+  private static final ObjectMapper JSON =
+      JsonMapper.builder()
+          .enable(JsonParser.Feature.ALLOW_COMMENTS)
+          .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+          .build();
+
+  private static final Pattern METHOD = Pattern.compile("[A-Z][A-Z0-9_-]*");
+  private static final Pattern HEADER_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
+
+  private static final Set<String> TOP = Set.of("port", "host", "debug", "logfile", "login", "refresh", "relay");
+  private static final Set<String> LOGIN =
+      Set.of(
+          "user", "password", "authstring", "refreshtoken", "method", "data", "url", "headers",
+          "parameters");
+  private static final Set<String> REFRESH =
+      Set.of("token", "method", "data", "url", "headers", "parameters");
+  private static final Set<String> RELAY =
+      Set.of("url", "method", "type", "fixedtoken", "data", "parameters", "headers");
+  private static final Set<String> MAPPING =
+      Set.of("AccessToken", "ExpiresIn", "ExpiresAt", "TokenType", "RefreshToken");
+
+  private final Function<String, String> env;
+
+  /** A loader reading variables from {@code env} (normally {@code System::getenv}). */
+  public ConfigLoader(Function<String, String> env) {
+    this.env = env;
+  }
+
+  /** Loads {@code file}; {@code source} is how the user named it, used in every message. */
+  public RelayConfig load(Path file) throws ConfigException {
+    String source = file.toString();
+    byte[] bytes;
+    try {
+      bytes = Files.readAllBytes(file);
+    } catch (NoSuchFileException e) {
+      throw new ConfigException(source, List.of("cannot read the file (it does not exist)"));
+    } catch (IOException e) {
+      throw new ConfigException(source, List.of("cannot read the file (" + e.getClass().getSimpleName() + ")"));
+    }
+    JsonNode root;
+    try {
+      root = JSON.readTree(bytes);
+    } catch (JsonProcessingException e) {
+      // Jackson's own message may quote the text around the error, which could be a hard-coded secret:
+      // report the location only.
+      JsonLocation at = e.getLocation();
+      String where = at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr();
+      throw new ConfigException(source, List.of("malformed JSON" + where + " (expected a JSON object)"));
+    } catch (IOException e) {
+      throw new ConfigException(source, List.of("cannot read the file (" + e.getClass().getSimpleName() + ")"));
+    } finally {
+      java.util.Arrays.fill(bytes, (byte) 0);
+    }
+    return parse(root, source);
+  }
+
+  /** Validates an already-parsed document. */
+  public RelayConfig parse(JsonNode root, String source) throws ConfigException {
+    if (root == null || !root.isObject()) {
+      throw new ConfigException(source, List.of("(top level): expected a JSON object"));
+    }
+    Problems problems = new Problems();
+    Set<String> resolved = new TreeSet<>();
+    Reader r = new Reader(problems, resolved);
+
+    r.unknownFields(root, "", TOP);
+    String host = r.text(root, "host", "127.0.0.1");
+    int port = r.port(root, "port", 8080);
+    boolean debug = r.bool(root, "debug", false);
+    String logfileText = r.text(root, "logfile", "");
+    Path logfile = logfileText.isEmpty() ? null : Path.of(logfileText);
+
+    RelaySpec relay = null;
+    JsonNode relayNode = root.get("relay");
+    if (relayNode == null || relayNode.isNull()) {
+      problems.add("relay", "missing section (expected an object with at least \"url\")");
+    } else if (!relayNode.isObject()) {
+      problems.add("relay", "expected an object");
+    } else {
+      relay = r.relay(relayNode);
+    }
+    boolean fixed = relay != null && !relay.fixedToken().isEmpty();
+
+    LoginSpec login = null;
+    JsonNode loginNode = root.get("login");
+    TokenCall refresh = null;
+    JsonNode refreshNode = root.get("refresh");
+    Template initialRefresh = Template.empty();
+    if (refreshNode != null && !refreshNode.isNull()) {
+      if (!refreshNode.isObject()) {
+        problems.add("refresh", "expected an object");
+      } else {
+        r.unknownFields(refreshNode, "refresh.", REFRESH);
+        initialRefresh = r.template(refreshNode, "token", "refresh.token");
+        if (!r.text(refreshNode, "url", "").isEmpty() || refreshNode.has("url")) {
+          refresh = r.call(refreshNode, "refresh", "POST");
+        }
+      }
+    }
+    if (loginNode == null || loginNode.isNull()) {
+      if (!fixed) {
+        problems.add(
+            "login", "missing section (expected an object with at least \"url\", or relay.fixedtoken)");
+      }
+    } else if (!loginNode.isObject()) {
+      problems.add("login", "expected an object");
+    } else {
+      r.unknownFields(loginNode, "login.", LOGIN);
+      Template user = r.template(loginNode, "user", "login.user");
+      Template password = r.template(loginNode, "password", "login.password");
+      Template authstring = r.template(loginNode, "authstring", "login.authstring");
+      Template loginRefresh = r.template(loginNode, "refreshtoken", "login.refreshtoken");
+      if (!fixed || loginNode.has("url")) {
+        TokenCall call = r.call(loginNode, "login", "GET");
+        login =
+            new LoginSpec(
+                call, user, password, authstring, loginRefresh.isEmpty() ? initialRefresh : loginRefresh);
+      }
+    }
+    if (login != null) {
+      boolean haveAuthstring =
+          !login.authstring().isEmpty() || !login.user().isEmpty() || !login.password().isEmpty();
+      r.requireAuthstringSource(login.call(), "login", haveAuthstring);
+      if (refresh != null) {
+        r.requireAuthstringSource(refresh, "refresh", haveAuthstring);
+      }
+    }
+    if (!problems.isEmpty()) {
+      throw new ConfigException(source, problems.lines());
+    }
+    return new RelayConfig(
+        source, host, port, debug, logfile, login, refresh, relay, Set.copyOf(resolved));
+  }
+
+  /** Field-by-field reading; each method reports its own problems and returns a usable default. */
+  private final class Reader {
+    private final Problems problems;
+    private final Set<String> resolved;
+
+    Reader(Problems problems, Set<String> resolved) {
+      this.problems = problems;
+      this.resolved = resolved;
+    }
+
+    void unknownFields(JsonNode node, String prefix, Set<String> known) {
+      for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
+        String name = it.next();
+        if (!known.contains(name)) {
+          problems.add(prefix + name, "unknown field (expected one of: " + String.join(", ", new TreeSet<>(known)) + ")");
+        }
+      }
+    }
+
+    String text(JsonNode parent, String name, String dflt) {
+      JsonNode node = parent.get(name);
+      if (node == null || node.isNull()) {
+        return dflt;
+      }
+      if (!node.isTextual()) {
+        problems.add(name, "expected a string");
+        return dflt;
+      }
+      Template t = Template.parse(node.textValue(), name, env, problems, resolved);
+      return t.isConstant() ? t.constantText() : placeholderNotAllowed(name, dflt);
+    }
+
+    private String placeholderNotAllowed(String field, String dflt) {
+      problems.add(field, "runtime placeholders such as ${ACCESSTOKEN} are not allowed here");
+      return dflt;
+    }
+
+    int port(JsonNode parent, String name, int dflt) {
+      JsonNode node = parent.get(name);
+      if (node == null || node.isNull()) {
+        return dflt;
+      }
+      int value;
+      if (node.canConvertToInt() && node.isIntegralNumber()) {
+        value = node.intValue();
+      } else if (node.isTextual()) {
+        String text = text(parent, name, "");
+        try {
+          value = Integer.parseInt(text.trim());
+        } catch (NumberFormatException e) {
+          value = -1;
+        }
+      } else {
+        value = -1;
+      }
+      if (value < 0 || value > 65535) {
+        problems.add(name, "expected a port number between 0 and 65535");
+        return dflt;
+      }
+      return value;
+    }
+
+    boolean bool(JsonNode parent, String name, boolean dflt) {
+      JsonNode node = parent.get(name);
+      if (node == null || node.isNull()) {
+        return dflt;
+      }
+      if (node.isBoolean()) {
+        return node.booleanValue();
+      }
+      String text = node.isTextual() ? text(parent, name, "").trim().toLowerCase(Locale.ROOT) : "";
+      if (text.equals("true") || text.equals("false")) {
+        return text.equals("true");
+      }
+      problems.add(name, "expected true or false");
+      return dflt;
+    }
+
+    Template template(JsonNode parent, String name, String field) {
+      JsonNode node = parent.get(name);
+      if (node == null || node.isNull()) {
+        return Template.empty();
+      }
+      if (!node.isTextual()) {
+        problems.add(field, "expected a string");
+        return Template.empty();
+      }
+      return Template.parse(node.textValue(), field, env, problems, resolved);
+    }
+
+    Map<String, Template> templates(JsonNode parent, String name, String field, boolean headerNames) {
+      JsonNode node = parent.get(name);
+      Map<String, Template> out = new LinkedHashMap<>();
+      if (node == null || node.isNull()) {
+        return out;
+      }
+      if (!node.isObject()) {
+        problems.add(field, "expected an object of string values");
+        return out;
+      }
+      for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+        Map.Entry<String, JsonNode> e = it.next();
+        String key = e.getKey();
+        if (headerNames && !HEADER_NAME.matcher(key).matches()) {
+          problems.add(field + "." + key, "expected a valid HTTP header name");
+          continue;
+        }
+        Template t = template(node, key, field + "." + key);
+        if (!t.isEmpty() || !headerNames) {
+          out.put(key, t);
+        }
+      }
+      return out;
+    }
+
+    URI url(JsonNode parent, String name, String field, boolean required) {
+      JsonNode node = parent.get(name);
+      if (node == null || node.isNull() || (node.isTextual() && node.textValue().isEmpty())) {
+        if (required) {
+          problems.add(field, "missing (expected an absolute http or https URL)");
+        }
+        return null;
+      }
+      if (!node.isTextual()) {
+        problems.add(field, "expected an absolute http or https URL");
+        return null;
+      }
+      Template t = Template.parse(node.textValue(), field, env, problems, resolved);
+      if (!t.isConstant()) {
+        placeholderNotAllowed(field, "");
+        return null;
+      }
+      String text = t.constantText().trim();
+      try {
+        URI uri = new URI(text);
+        String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+        if ((scheme.equals("http") || scheme.equals("https"))
+            && uri.getHost() != null
+            && uri.getRawUserInfo() == null
+            && uri.getRawFragment() == null) {
+          return uri;
+        }
+      } catch (URISyntaxException e) {
+        // reported below, without the text: a URL may carry a secret in its query
+      }
+      problems.add(field, "expected an absolute http or https URL with a host and no user-info or fragment");
+      return null;
+    }
+
+    String method(JsonNode parent, String field, String dflt) {
+      JsonNode node = parent.get("method");
+      if (node == null || node.isNull()) {
+        return dflt;
+      }
+      if (!node.isTextual()) {
+        problems.add(field, "expected an HTTP method such as \"GET\" or \"POST\"");
+        return dflt;
+      }
+      String text = node.textValue().trim().toUpperCase(Locale.ROOT);
+      if (text.isEmpty() || text.equals("*")) {
+        return dflt;
+      }
+      if (!METHOD.matcher(text).matches()) {
+        problems.add(field, "expected an HTTP method such as \"GET\" or \"POST\"");
+        return dflt;
+      }
+      return text;
+    }
+
+    TokenCall call(JsonNode node, String section, String defaultMethod) {
+      String method = method(node, section + ".method", defaultMethod);
+      URI url = url(node, "url", section + ".url", true);
+      Map<String, Template> headers = templates(node, "headers", section + ".headers", true);
+      boolean json =
+          headers.entrySet().stream()
+              .anyMatch(
+                  e ->
+                      e.getKey().equalsIgnoreCase("Content-Type")
+                          && e.getValue().isConstant()
+                          && e.getValue().constantText().toLowerCase(Locale.ROOT).contains("json"));
+      TokenCall.Body body = TokenCall.Body.NONE;
+      JsonNode data = node.get("data");
+      if (data != null && data.isObject()) {
+        body = new TokenCall.Body(Template.empty(), templates(node, "data", section + ".data", false), json);
+      } else if (data != null && !data.isNull()) {
+        if (!data.isTextual()) {
+          problems.add(section + ".data", "expected a string or an object of string values");
+        } else {
+          body = new TokenCall.Body(template(node, "data", section + ".data"), Map.of(), json);
+        }
+      }
+      ResponseMapping mapping = mapping(node, section + ".parameters");
+      return new TokenCall(method, url, headers, body, mapping);
+    }
+
+    ResponseMapping mapping(JsonNode node, String field) {
+      JsonNode p = node.get("parameters");
+      if (p == null || p.isNull()) {
+        return ResponseMapping.SEED;
+      }
+      if (!p.isObject()) {
+        problems.add(field, "expected an object mapping AccessToken, ExpiresIn, ExpiresAt, TokenType, RefreshToken");
+        return ResponseMapping.SEED;
+      }
+      unknownFields(p, field + ".", MAPPING);
+      ResponseMapping m =
+          new ResponseMapping(
+              mapped(p, "AccessToken", field),
+              mapped(p, "ExpiresIn", field),
+              mapped(p, "ExpiresAt", field),
+              mapped(p, "TokenType", field),
+              mapped(p, "RefreshToken", field));
+      if (m.accessToken().isEmpty()) {
+        problems.add(field + ".AccessToken", "expected the name of the response field holding the access token");
+      }
+      return m;
+    }
+
+    private String mapped(JsonNode p, String name, String field) {
+      JsonNode n = p.get(name);
+      if (n == null) {
+        return name; // the seed's mapping names each value after itself
+      }
+      if (!n.isTextual()) {
+        problems.add(field + "." + name, "expected a response field name (a string)");
+        return "";
+      }
+      return n.textValue().trim();
+    }
+
+    RelaySpec relay(JsonNode node) {
+      unknownFields(node, "relay.", RELAY);
+      URI url = url(node, "url", "relay.url", true);
+      String method = method(node, "relay.method", null);
+      String type = text(node, "type", "json").trim().toLowerCase(Locale.ROOT);
+      String contentType =
+          switch (type) {
+            case "json" -> "application/json";
+            case "form" -> "application/x-www-form-urlencoded";
+            case "xml" -> "application/xml";
+            case "text" -> "text/plain; charset=utf-8";
+            case "", "none", "raw" -> null;
+            default -> {
+              if (type.contains("/")) {
+                yield type;
+              }
+              problems.add("relay.type", "expected json, form, xml, text, raw or a media type such as application/json");
+              yield null;
+            }
+          };
+      Template fixed = template(node, "fixedtoken", "relay.fixedtoken");
+      Template data = template(node, "data", "relay.data");
+      Map<String, Template> parameters = templates(node, "parameters", "relay.parameters", false);
+      Map<String, Template> headers = templates(node, "headers", "relay.headers", true);
+      if (url != null && url.getRawQuery() != null) {
+        problems.add("relay.url", "expected no query string (put fixed query values in relay.parameters)");
+      }
+      return new RelaySpec(url, method, contentType, fixed, data, parameters, headers);
+    }
+
+    void requireAuthstringSource(TokenCall call, String section, boolean haveAuthstring) {
+      if (haveAuthstring) {
+        return;
+      }
+      boolean uses =
+          call.headers().values().stream().anyMatch(t -> t.uses(Placeholder.AUTHSTRING))
+              || call.body().raw().uses(Placeholder.AUTHSTRING)
+              || call.body().fields().values().stream().anyMatch(t -> t.uses(Placeholder.AUTHSTRING));
+      if (uses) {
+        problems.add(
+            section,
+            "uses ${AUTHSTRING} but login.authstring, login.user and login.password are all empty"
+                + " (expected an authstring, or a user and password)");
+      }
+    }
+  }
+}

@@ -1,0 +1,18 @@
+package io.oauth2relay.server.config;
+
+/**
+ * The seed's {@code login} section: the call plus the credentials it may reference.
+ *
+ * @param call the login request
+ * @param user {@code login.user}
+ * @param password {@code login.password}
+ * @param authstring {@code login.authstring}; when empty, {@code ${AUTHSTRING}} is base64(user:password)
+ * @param initialRefreshToken {@code login.refreshtoken} (or {@code refresh.token}): a refresh token to start
+ *     from instead of a login, empty when none
+ */
+public record LoginSpec(
+    TokenCall call,
+    Template user,
+    Template password,
+    Template authstring,
+    Template initialRefreshToken) {}

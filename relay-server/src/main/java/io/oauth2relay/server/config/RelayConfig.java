@@ -1,0 +1,28 @@
+package io.oauth2relay.server.config;
+
+import java.nio.file.Path;
+import java.util.Set;
+
+/**
+ * A validated, resolved config file.
+ *
+ * @param source the file it was read from, as the user named it
+ * @param host the address the relay listens on
+ * @param port the port the relay listens on (0 picks a free one)
+ * @param debug whether to log at debug level
+ * @param logfile where to write the log besides the console, or {@code null}
+ * @param login the login call, or {@code null} when {@code relay.fixedtoken} is set
+ * @param refresh the refresh call, or {@code null} when there is none (then every renewal is a login)
+ * @param relay the forwarding rules
+ * @param variables names of the environment variables the config referenced (names only)
+ */
+public record RelayConfig(
+    String source,
+    String host,
+    int port,
+    boolean debug,
+    Path logfile,
+    LoginSpec login,
+    TokenCall refresh,
+    RelaySpec relay,
+    Set<String> variables) {}

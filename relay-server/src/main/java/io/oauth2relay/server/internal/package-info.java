@@ -1,0 +1,2 @@
+/** Plumbing no other module may rely on. */
+package io.oauth2relay.server.internal;

@@ -1,0 +1,511 @@
+package io.oauth2relay.server.proxy;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
+import io.oauth2relay.server.token.TokenState;
+import io.oauth2relay.server.token.TokenUnavailableException;
+import java.util.ArrayDeque;
+import java.util.concurrent.CompletionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The caller side of one connection: takes requests in order, gets each a token, forwards it to the
+ * origin, and streams the response back.
+ *
+ * <pre>
+ *   caller --HttpRequest--> check --> token (now, or when the renewal completes) --> origin connection
+ *          --HttpContent--> forwarded as received (same buffers) ------------------> origin
+ *   caller <--HttpResponse/HttpContent (same buffers)-- {@link OriginHandler} <------ origin
+ * </pre>
+ *
+ * <p>Both channels run with auto-read off on the same event loop, so every field here is touched by one
+ * thread. Reads are driven by demand, as in Netty's proxy example: the caller is read while the origin is
+ * writable, and the origin is read while the caller is writable, so a slow side holds the fast one back
+ * and a body of any size streams through in bounded memory. One exchange runs at a time; pipelined
+ * requests wait in {@link #queue} until the previous response is complete.
+ *
+ * <p>Ownership of reference counts: a message taken from {@link #queue} is either written (the transport
+ * releases it) or released here; {@link #channelInactive} releases whatever is still queued.
+ */
+final class CallerHandler extends ChannelInboundHandlerAdapter {
+  private static final Logger log = LoggerFactory.getLogger(CallerHandler.class);
+
+  private final RelayRoute route;
+  private final OriginConnector connector;
+  private final ArrayDeque<HttpObject> queue = new ArrayDeque<>();
+  private ChannelHandlerContext ctx;
+  private Exchange exchange;
+  /** The origin connection, kept across exchanges while both sides allow keep-alive. */
+  private Channel origin;
+  private boolean closing;
+
+  CallerHandler(RelayRoute route, OriginConnector connector) {
+    this.route = route;
+    this.connector = connector;
+  }
+
+  /** One request and its response. */
+  private static final class Exchange {
+    final HttpRequest request;
+    final long startNanos = System.nanoTime();
+    boolean keepAlive;
+    /** The relay answers this one itself; the request body is discarded. */
+    boolean local;
+    boolean headSent;
+    boolean requestDone;
+    boolean responseStarted;
+    boolean responseDone;
+    /** The origin's response ends when it closes the connection. */
+    boolean closeDelimited;
+    boolean originReusable;
+    /** Swallowing the empty end of an informational (1xx) response. */
+    boolean inInformational;
+    byte[] replacementBody;
+    int status;
+
+    Exchange(HttpRequest request) {
+      this.request = request;
+      this.keepAlive = HttpUtil.isKeepAlive(request);
+    }
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    this.ctx = ctx;
+  }
+
+  @Override
+  public void channelActive(ChannelHandlerContext ctx) {
+    ctx.read();
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (closing || !(msg instanceof HttpObject http)) {
+      ReferenceCountUtil.release(msg);
+      return;
+    }
+    queue.add(http);
+    drain();
+  }
+
+  /** Processes queued caller messages as far as the current state allows, then asks for more. */
+  private void drain() {
+    while (!queue.isEmpty() && !closing) {
+      if (exchange == null) {
+        HttpObject msg = queue.poll();
+        if (msg instanceof HttpRequest request) {
+          begin(request);
+        } else {
+          ReferenceCountUtil.release(msg); // leftover of a request that was already answered
+        }
+        continue;
+      }
+      if (exchange.requestDone || (!exchange.local && !exchange.headSent)) {
+        break; // waiting for the response, the token or the origin connection
+      }
+      HttpObject msg = queue.poll();
+      if (msg instanceof HttpContent content) {
+        forward(content);
+      } else {
+        ReferenceCountUtil.release(msg);
+      }
+    }
+    if (origin != null && exchange != null && exchange.headSent) {
+      origin.flush();
+    }
+    readIfWanted();
+  }
+
+  private void readIfWanted() {
+    if (closing || !queue.isEmpty()) {
+      return;
+    }
+    if (exchange == null
+        || (!exchange.requestDone
+            && (exchange.local || (exchange.headSent && origin != null && origin.isWritable())))) {
+      ctx.read();
+    }
+  }
+
+  private void begin(HttpRequest request) {
+    Exchange ex = new Exchange(request);
+    exchange = ex;
+    if (request.decoderResult().isFailure()) {
+      ex.keepAlive = false;
+      respond(ex, HttpResponseStatus.BAD_REQUEST, "bad_request", "malformed HTTP request", null);
+      return;
+    }
+    RelayRoute.Refusal refusal = route.check(request);
+    if (refusal != null) {
+      if (refusal.status() == 405 && route.allowedMethod() != null) {
+        respond(ex, HttpResponseStatus.valueOf(refusal.status()), refusal.code(), refusal.message(), route.allowedMethod());
+      } else {
+        respond(ex, HttpResponseStatus.valueOf(refusal.status()), refusal.code(), refusal.message(), null);
+      }
+      return;
+    }
+    TokenState token = route.tokens().current();
+    if (token != null) {
+      proceed(ex, token);
+      return;
+    }
+    route.tokens()
+        .obtain()
+        .whenComplete(
+            (state, error) ->
+                ctx.executor().execute(() -> {
+                  if (exchange != ex || closing) {
+                    return; // the caller went away meanwhile
+                  }
+                  if (error != null) {
+                    Throwable cause = error instanceof CompletionException ? error.getCause() : error;
+                    tokenUnavailable(ex, cause);
+                  } else {
+                    proceed(ex, state);
+                  }
+                }));
+  }
+
+  private void tokenUnavailable(Exchange ex, Throwable cause) {
+    long retryAfter = 5;
+    String message = "no valid access token";
+    if (cause instanceof TokenUnavailableException unavailable) {
+      retryAfter = unavailable.retryAfterSeconds();
+      message = unavailable.getMessage();
+    }
+    FullHttpResponse response =
+        JsonErrors.response(ctx.alloc(), HttpResponseStatus.SERVICE_UNAVAILABLE, "token_unavailable", message);
+    response.headers().setInt(HttpHeaderNames.RETRY_AFTER, (int) Math.min(Integer.MAX_VALUE, retryAfter));
+    respond(ex, response);
+    drain();
+  }
+
+  private void proceed(Exchange ex, TokenState token) {
+    RelayRoute.Outbound outbound = route.outbound(ex.request, token);
+    ex.replacementBody = outbound.replacementBody();
+    if (origin != null && origin.isActive()) {
+      send(ex, outbound.head());
+      return;
+    }
+    origin = null;
+    connector
+        .connect(ctx.channel().eventLoop(), this)
+        .addListener(
+            (ChannelFuture f) -> {
+              if (exchange != ex || closing) {
+                f.channel().close();
+                return;
+              }
+              if (!f.isSuccess()) {
+                log.debug("cannot connect to the upstream: {}", f.cause().toString());
+                respond(ex, HttpResponseStatus.BAD_GATEWAY, "upstream_unreachable", "cannot connect to the upstream", null);
+                drain();
+                return;
+              }
+              origin = f.channel();
+              send(ex, outbound.head());
+            });
+  }
+
+  private void send(Exchange ex, HttpRequest head) {
+    origin.write(head).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+    ex.headSent = true;
+    drain(); // forwards the body queued meanwhile, flushes the origin, reads on
+    if (origin != null) {
+      origin.read();
+    }
+  }
+
+  private void forward(HttpContent content) {
+    Exchange ex = exchange;
+    boolean last = content instanceof LastHttpContent;
+    if (ex.local || origin == null) {
+      content.release();
+    } else if (last && ex.replacementBody != null) {
+      content.release();
+      origin.write(new DefaultLastHttpContent(Unpooled.wrappedBuffer(ex.replacementBody)))
+          .addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+    } else {
+      origin.write(content).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+    }
+    if (last) {
+      ex.requestDone = true;
+      if (ex.responseDone) {
+        finish(ex);
+      }
+    }
+  }
+
+  // ---- the origin side, called by OriginHandler on this channel's event loop ----
+
+  boolean isCurrentOrigin(Channel channel) {
+    return channel == origin;
+  }
+
+  void responseHead(HttpResponse response) {
+    Exchange ex = exchange;
+    if (ex == null || ex.local || ex.responseStarted) {
+      ReferenceCountUtil.release(response);
+      closeOrigin(); // an answer nobody asked for: the connection is out of step
+      return;
+    }
+    int status = response.status().code();
+    if (status >= 100 && status < 200) {
+      // 100 Continue was already sent to the caller by HttpServerExpectContinueHandler; other 1xx are
+      // informational and optional. Swallow them, and the empty end the decoder gives each.
+      ex.inInformational = true;
+      origin.read();
+      return;
+    }
+    ex.status = status;
+    ex.responseStarted = true;
+    ex.originReusable = HttpUtil.isKeepAlive(response);
+    boolean chunked = HttpUtil.isTransferEncodingChunked(response);
+    boolean bodyless =
+        ex.request.method().equals(HttpMethod.HEAD) || status == 204 || status == 304;
+    Headers.stripHopByHop(response.headers());
+    response.setProtocolVersion(HttpVersion.HTTP_1_1);
+    if (!bodyless && !response.headers().contains(HttpHeaderNames.CONTENT_LENGTH)) {
+      if (!chunked) {
+        ex.closeDelimited = true;
+        ex.originReusable = false;
+      }
+      if (ex.request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
+        ex.keepAlive = false; // an HTTP/1.0 caller reads the body until we close
+      } else {
+        response.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+      }
+    }
+    if (!ex.keepAlive) {
+      response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    } else if (ex.request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
+      response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+    }
+    ctx.write(response);
+  }
+
+  void responseContent(HttpContent content) {
+    Exchange ex = exchange;
+    boolean last = content instanceof LastHttpContent;
+    if (ex == null || !ex.responseStarted) {
+      if (ex != null && ex.inInformational && last) {
+        ex.inInformational = false;
+      } else if (ex == null || !ex.inInformational) {
+        closeOrigin();
+      }
+      content.release();
+      if (origin != null) {
+        origin.read();
+      }
+      return;
+    }
+    ctx.write(content);
+    if (last) {
+      ex.responseDone = true;
+      ctx.flush();
+      if (ex.requestDone) {
+        finish(ex);
+      } else {
+        // The origin answered before taking the whole body (say, 413): the rest cannot be relayed on
+        // this connection, so both connections end once the answer is out.
+        ex.originReusable = false;
+        ex.keepAlive = false;
+        finish(ex);
+      }
+    }
+  }
+
+  void originReadComplete() {
+    ctx.flush();
+    Exchange ex = exchange;
+    if (ex != null && ex.headSent && !ex.responseDone && ctx.channel().isWritable() && origin != null) {
+      origin.read();
+    }
+  }
+
+  void originWritabilityChanged() {
+    if (origin != null && origin.isWritable()) {
+      drain();
+    }
+  }
+
+  void originClosed(Channel channel) {
+    if (channel != origin) {
+      return;
+    }
+    origin = null;
+    Exchange ex = exchange;
+    if (ex == null || ex.local || ex.responseDone) {
+      return;
+    }
+    if (!ex.headSent) {
+      return; // a fresh connection is being made for this exchange
+    }
+    if (!ex.responseStarted) {
+      respond(ex, HttpResponseStatus.BAD_GATEWAY, "upstream_closed", "the upstream closed the connection without a response", null);
+      drain();
+    } else if (ex.closeDelimited) {
+      responseContent(LastHttpContent.EMPTY_LAST_CONTENT); // its close marks the end of the body
+    } else {
+      abort("the upstream closed the connection mid-response");
+    }
+  }
+
+  void originTimedOut() {
+    Exchange ex = exchange;
+    if (ex != null && ex.headSent && !ex.responseStarted && !ex.local) {
+      closeOrigin();
+      respond(ex, HttpResponseStatus.GATEWAY_TIMEOUT, "upstream_timeout", "the upstream did not answer in time", null);
+      drain();
+    } else if (ex != null && ex.responseStarted && !ex.responseDone) {
+      abort("the upstream stalled mid-response");
+    } else {
+      closeOrigin(); // idle keep-alive connection
+    }
+  }
+
+  // ---- endings ----
+
+  private void respond(Exchange ex, HttpResponseStatus status, String code, String message, String allow) {
+    FullHttpResponse response = JsonErrors.response(ctx.alloc(), status, code, message);
+    if (allow != null) {
+      response.headers().set(HttpHeaderNames.ALLOW, allow);
+    }
+    respond(ex, response);
+  }
+
+  /** Answers {@code ex} from the relay itself; whatever of its body arrives is discarded. */
+  private void respond(Exchange ex, FullHttpResponse response) {
+    if (ex.responseStarted) {
+      response.release();
+      abort("cannot answer after the response started");
+      return;
+    }
+    ex.local = true;
+    ex.responseStarted = true;
+    ex.responseDone = true;
+    ex.status = response.status().code();
+    ex.originReusable = false;
+    if (!ex.requestDone && expectsBody(ex.request)) {
+      // Reading and discarding an unknown amount of body is worse than making the caller reconnect.
+      ex.keepAlive = false;
+    }
+    if (!ex.keepAlive) {
+      response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    }
+    ctx.writeAndFlush(response);
+    if (!ex.keepAlive || ex.requestDone) {
+      finish(ex);
+    }
+  }
+
+  private static boolean expectsBody(HttpRequest request) {
+    return HttpUtil.isTransferEncodingChunked(request) || HttpUtil.getContentLength(request, 0L) > 0;
+  }
+
+  private void finish(Exchange ex) {
+    if (exchange != ex) {
+      return;
+    }
+    exchange = null;
+    if (log.isDebugEnabled()) {
+      String uri = ex.request.uri();
+      int q = uri.indexOf('?');
+      log.debug(
+          "{} {} -> {} in {} ms",
+          ex.request.method(),
+          q < 0 ? uri : uri.substring(0, q), // never the query: it may carry sensitive values
+          ex.status,
+          (System.nanoTime() - ex.startNanos) / 1_000_000);
+    }
+    if (!ex.originReusable || !ex.requestDone || !ex.keepAlive) {
+      closeOrigin();
+    } else if (origin != null) {
+      origin.read(); // an idle read notices when the origin closes the kept connection
+    }
+    if (!ex.keepAlive) {
+      closing = true;
+      releaseQueue();
+      ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+      return;
+    }
+    drain();
+  }
+
+  private void abort(String why) {
+    log.debug("closing the caller connection: {}", why);
+    closing = true;
+    releaseQueue();
+    closeOrigin();
+    ctx.close();
+  }
+
+  private void closeOrigin() {
+    Channel o = origin;
+    origin = null;
+    if (o != null) {
+      o.close();
+    }
+  }
+
+  private void releaseQueue() {
+    for (HttpObject msg; (msg = queue.poll()) != null; ) {
+      ReferenceCountUtil.release(msg);
+    }
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    Exchange ex = exchange;
+    if (ctx.channel().isWritable() && ex != null && ex.headSent && !ex.responseDone && origin != null) {
+      origin.read();
+    }
+    ctx.fireChannelWritabilityChanged();
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof IdleStateEvent && exchange == null) {
+      closing = true;
+      ctx.close(); // an idle keep-alive caller
+      return;
+    }
+    ReferenceCountUtil.release(evt);
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    closing = true;
+    exchange = null;
+    releaseQueue();
+    closeOrigin();
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    // Usually a reset by the caller. The message of a Netty or I/O exception holds no request content.
+    log.debug("caller connection failed: {}", cause.toString());
+    abort("caller connection failed");
+  }
+}

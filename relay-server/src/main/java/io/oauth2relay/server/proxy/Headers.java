@@ -1,0 +1,82 @@
+package io.oauth2relay.server.proxy;
+
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.util.AsciiString;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/** Hop-by-hop header handling (RFC 9110 §7.6.1). */
+final class Headers {
+  /** Never forwarded in either direction; Connection may name more. */
+  private static final Set<AsciiString> HOP_BY_HOP =
+      Set.of(
+          HttpHeaderNames.CONNECTION,
+          HttpHeaderNames.KEEP_ALIVE,
+          AsciiString.cached("proxy-connection"),
+          HttpHeaderNames.PROXY_AUTHENTICATE,
+          HttpHeaderNames.PROXY_AUTHORIZATION,
+          HttpHeaderNames.TE,
+          HttpHeaderNames.TRAILER,
+          HttpHeaderNames.TRANSFER_ENCODING,
+          HttpHeaderNames.UPGRADE,
+          // The relay answers Expect itself (HttpServerExpectContinueHandler) before forwarding.
+          HttpHeaderNames.EXPECT,
+          HttpHeaderNames.HOST);
+
+  private Headers() {}
+
+  /**
+   * Copies end-to-end headers from {@code in} to {@code out}: drops hop-by-hop headers, those the
+   * {@code Connection} header names, and those in {@code replaced} (lower-case names the relay sets).
+   */
+  static void copyEndToEnd(HttpHeaders in, HttpHeaders out, Set<String> replaced) {
+    Set<String> named = connectionNamed(in);
+    for (Iterator<Map.Entry<CharSequence, CharSequence>> it = in.iteratorCharSequence(); it.hasNext(); ) {
+      Map.Entry<CharSequence, CharSequence> h = it.next();
+      AsciiString name = AsciiString.of(h.getKey()).toLowerCase();
+      if (HOP_BY_HOP.contains(name)) {
+        continue;
+      }
+      String lower = name.toString();
+      if (replaced.contains(lower) || (named != null && named.contains(lower))) {
+        continue;
+      }
+      out.add(h.getKey(), h.getValue());
+    }
+  }
+
+  /** Removes hop-by-hop headers from a message in place (for responses). */
+  static void stripHopByHop(HttpHeaders headers) {
+    Set<String> named = connectionNamed(headers);
+    if (named != null) {
+      for (String name : named) {
+        headers.remove(name);
+      }
+    }
+    for (AsciiString name : HOP_BY_HOP) {
+      if (name != HttpHeaderNames.HOST && name != HttpHeaderNames.EXPECT) {
+        headers.remove(name);
+      }
+    }
+  }
+
+  private static Set<String> connectionNamed(HttpHeaders headers) {
+    if (!headers.contains(HttpHeaderNames.CONNECTION)) {
+      return null;
+    }
+    Set<String> named = new HashSet<>();
+    for (String value : headers.getAll(HttpHeaderNames.CONNECTION)) {
+      for (String token : value.split(",")) {
+        String t = token.trim().toLowerCase(Locale.ROOT);
+        if (!t.isEmpty()) {
+          named.add(t);
+        }
+      }
+    }
+    return named;
+  }
+}

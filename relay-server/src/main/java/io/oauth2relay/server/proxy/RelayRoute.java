@@ -1,0 +1,262 @@
+package io.oauth2relay.server.proxy;
+
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.util.AsciiString;
+import io.oauth2relay.server.config.FormEncoding;
+import io.oauth2relay.server.config.Placeholder;
+import io.oauth2relay.server.config.RelaySpec;
+import io.oauth2relay.server.config.Template;
+import io.oauth2relay.server.config.TemplateValues;
+import io.oauth2relay.server.token.TokenSource;
+import io.oauth2relay.server.token.TokenState;
+import java.io.ByteArrayOutputStream;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * One upstream API behind the relay (the seed's {@code relay} section): which caller requests it accepts
+ * and how it rewrites them, with the token injected.
+ *
+ * <p>Caller {@code /a/b?x=1} with {@code relay.url = https://api.example.com/v2/} becomes
+ * {@code https://api.example.com/v2/a/b?x=1&<relay.parameters>}, with {@code relay.headers} set and the
+ * caller's own {@code Authorization} dropped.
+ */
+public final class RelayRoute {
+  private static final AsciiString AUTHORIZATION = HttpHeaderNames.AUTHORIZATION;
+
+  final String originHost;
+  final int originPort;
+  final boolean tls;
+  private final String basePath;
+  private final AsciiString hostHeader;
+  private final String allowedMethod;
+  private final String contentType;
+  private final RelaySpec spec;
+  private final TokenSource tokens;
+  private final TemplateValues credentials;
+  /** Lower-case names of headers the relay sets: the caller's values of these are dropped. */
+  private final Set<String> replacedHeaders = new HashSet<>();
+  /** Decoded names of query parameters the relay sets: the caller's values of these are dropped. */
+  private final Set<String> replacedParameters;
+  private final boolean injectDefaultAuthorization;
+
+  /**
+   * @param authstring the {@code ${AUTHSTRING}} value, or {@code null}
+   */
+  public RelayRoute(RelaySpec spec, TokenSource tokens, byte[] authstring) {
+    URI url = spec.url();
+    this.spec = spec;
+    this.tokens = tokens;
+    this.tls = url.getScheme().equalsIgnoreCase("https");
+    this.originHost = url.getHost();
+    this.originPort = url.getPort() > 0 ? url.getPort() : tls ? 443 : 80;
+    String path = url.getRawPath() == null ? "" : url.getRawPath();
+    this.basePath = path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
+    boolean defaultPort = url.getPort() < 0 || url.getPort() == (tls ? 443 : 80);
+    this.hostHeader = AsciiString.of(defaultPort ? hostLiteral(originHost) : hostLiteral(originHost) + ":" + originPort);
+    this.allowedMethod = spec.method();
+    this.contentType = spec.contentType();
+    this.credentials = p -> p == Placeholder.AUTHSTRING ? authstring : null;
+    for (String name : spec.headers().keySet()) {
+      replacedHeaders.add(name.toLowerCase(Locale.ROOT));
+    }
+    this.replacedParameters = Set.copyOf(spec.parameters().keySet());
+    boolean usesToken =
+        spec.headers().values().stream().anyMatch(t -> t.uses(Placeholder.ACCESSTOKEN))
+            || spec.parameters().values().stream().anyMatch(t -> t.uses(Placeholder.ACCESSTOKEN))
+            || spec.data().uses(Placeholder.ACCESSTOKEN);
+    // Nothing in the config says where the token goes: put it where RFC 6750 says.
+    this.injectDefaultAuthorization = !usesToken;
+    // The caller's own credentials never reach the upstream, whatever the relay injects instead.
+    replacedHeaders.add("authorization");
+  }
+
+  private static String hostLiteral(String host) {
+    return host.indexOf(':') >= 0 && !host.startsWith("[") ? "[" + host + "]" : host;
+  }
+
+  TokenSource tokens() {
+    return tokens;
+  }
+
+  /** The method callers must use, or {@code null} when any is accepted. */
+  String allowedMethod() {
+    return allowedMethod;
+  }
+
+  /**
+   * Why this request is refused, or {@code null} when it may be relayed. Refused: CONNECT, any target
+   * that is not origin-form ({@code /path}), dot segments that could climb above {@code relay.url}'s path,
+   * a method other than {@code relay.method}, and a body framed twice (request smuggling).
+   */
+  Refusal check(HttpRequest request) {
+    HttpMethod method = request.method();
+    if (method.equals(HttpMethod.CONNECT)) {
+      return new Refusal(405, "method_not_allowed", "CONNECT is not supported: this is not a forward proxy");
+    }
+    if (allowedMethod != null && !method.name().equals(allowedMethod)) {
+      return new Refusal(405, "method_not_allowed", "this relay accepts " + allowedMethod + " only");
+    }
+    String uri = request.uri();
+    if (uri.isEmpty() || uri.charAt(0) != '/') {
+      return new Refusal(400, "bad_request", "request target must be a path starting with /");
+    }
+    int q = uri.indexOf('?');
+    String path = q < 0 ? uri : uri.substring(0, q);
+    if (hasDotSegment(path) || path.indexOf('#') >= 0) {
+      return new Refusal(400, "bad_request", "request path must not contain . or .. segments");
+    }
+    HttpHeaders h = request.headers();
+    if (h.contains(HttpHeaderNames.TRANSFER_ENCODING) && h.contains(HttpHeaderNames.CONTENT_LENGTH)) {
+      return new Refusal(400, "bad_request", "request has both Transfer-Encoding and Content-Length");
+    }
+    if (h.contains(HttpHeaderNames.TRANSFER_ENCODING) && !HttpUtil.isTransferEncodingChunked(request)) {
+      return new Refusal(501, "not_implemented", "only the chunked transfer coding is supported");
+    }
+    return null;
+  }
+
+  private static boolean hasDotSegment(String path) {
+    String decoded = QueryStringDecoder.decodeComponent(path.replace("+", "%2B"));
+    for (String segment : decoded.split("[/\\\\]", -1)) {
+      if (segment.equals(".") || segment.equals("..")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** What a token state contributes to each request, computed once per state. */
+  private record Injection(AsciiString[] names, AsciiString[] values, String query, byte[] data) {}
+
+  private Injection injection(TokenState state) {
+    TemplateValues values = state.values(credentials);
+    List<AsciiString> names = new ArrayList<>();
+    List<AsciiString> headerValues = new ArrayList<>();
+    for (Map.Entry<String, Template> h : spec.headers().entrySet()) {
+      names.add(AsciiString.of(h.getKey()));
+      headerValues.add(zeroable(state, h.getValue().render(values)));
+    }
+    if (injectDefaultAuthorization) {
+      ByteArrayOutputStream v = new ByteArrayOutputStream(96);
+      v.writeBytes(values.value(Placeholder.TOKENTYPE));
+      v.write(' ');
+      v.writeBytes(values.value(Placeholder.ACCESSTOKEN));
+      names.add(AUTHORIZATION);
+      headerValues.add(zeroable(state, v.toByteArray()));
+    }
+    String query = null;
+    if (!spec.parameters().isEmpty()) {
+      ByteArrayOutputStream q = new ByteArrayOutputStream(64);
+      for (Map.Entry<String, Template> p : spec.parameters().entrySet()) {
+        if (q.size() > 0) {
+          q.write('&');
+        }
+        FormEncoding.encode(p.getKey(), q);
+        q.write('=');
+        p.getValue().renderTo(q, values, true);
+      }
+      // Netty's HttpRequest takes its target as a String: when a parameter carries a token this copy
+      // cannot be zeroed and lives until GC. Prefer a header for tokens.
+      query = q.toString(StandardCharsets.US_ASCII);
+    }
+    byte[] data = spec.data().isEmpty() ? null : spec.data().render(values);
+    if (data != null) {
+      state.zeroWithState(data);
+    }
+    return new Injection(
+        names.toArray(AsciiString[]::new), headerValues.toArray(AsciiString[]::new), query, data);
+  }
+
+  private static AsciiString zeroable(TokenState state, byte[] bytes) {
+    state.zeroWithState(bytes);
+    return new AsciiString(bytes, false); // wraps, no copy: zeroed with the state
+  }
+
+  /** The outbound request head for {@code in} with {@code state}'s token injected. */
+  Outbound outbound(HttpRequest in, TokenState state) {
+    Injection inj = state.derived(this::injection);
+    String uri = in.uri();
+    int q = uri.indexOf('?');
+    String path = q < 0 ? uri : uri.substring(0, q);
+    String callerQuery = q < 0 ? null : uri.substring(q + 1);
+    StringBuilder target = new StringBuilder(basePath.length() + uri.length() + 32);
+    target.append(basePath).append(path);
+    String query = mergeQuery(callerQuery, inj.query());
+    if (query != null && !query.isEmpty()) {
+      target.append('?').append(query);
+    }
+    DefaultHttpRequest out = new DefaultHttpRequest(HttpVersion.HTTP_1_1, in.method(), target.toString());
+    HttpHeaders headers = out.headers();
+    Headers.copyEndToEnd(in.headers(), headers, replacedHeaders);
+    headers.set(HttpHeaderNames.HOST, hostHeader);
+    for (int i = 0; i < inj.names().length; i++) {
+      headers.set(inj.names()[i], inj.values()[i]);
+    }
+    boolean chunked = HttpUtil.isTransferEncodingChunked(in);
+    long length = HttpUtil.getContentLength(in, 0L);
+    boolean hasBody = chunked || length > 0;
+    byte[] replacement = null;
+    if (!hasBody && inj.data() != null && inj.data().length > 0) {
+      replacement = inj.data();
+      headers.setInt(HttpHeaderNames.CONTENT_LENGTH, replacement.length);
+      hasBody = true;
+    } else if (chunked) {
+      headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+    }
+    if (hasBody && contentType != null && !headers.contains(HttpHeaderNames.CONTENT_TYPE)) {
+      headers.set(HttpHeaderNames.CONTENT_TYPE, contentType);
+    }
+    return new Outbound(out, replacement);
+  }
+
+  private String mergeQuery(String callerQuery, String relayQuery) {
+    if (callerQuery == null || callerQuery.isEmpty()) {
+      return relayQuery;
+    }
+    if (replacedParameters.isEmpty()) {
+      return callerQuery;
+    }
+    StringBuilder sb = new StringBuilder(callerQuery.length() + 32);
+    for (String pair : callerQuery.split("&")) {
+      int eq = pair.indexOf('=');
+      String name = QueryStringDecoder.decodeComponent(eq < 0 ? pair : pair.substring(0, eq));
+      if (pair.isEmpty() || replacedParameters.contains(name)) {
+        continue; // the relay's value wins: a caller cannot override a fixed parameter
+      }
+      if (sb.length() > 0) {
+        sb.append('&');
+      }
+      sb.append(pair);
+    }
+    if (relayQuery != null) {
+      if (sb.length() > 0) {
+        sb.append('&');
+      }
+      sb.append(relayQuery);
+    }
+    return sb.toString();
+  }
+
+  /**
+   * An outbound request head and, when {@code relay.data} stands in for an empty caller body, that body.
+   */
+  record Outbound(HttpRequest head, byte[] replacementBody) {}
+
+  /** A request the relay answers itself. */
+  record Refusal(int status, String code, String message) {}
+}

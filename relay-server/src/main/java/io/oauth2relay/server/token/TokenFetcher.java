@@ -1,0 +1,308 @@
+package io.oauth2relay.server.token;
+
+import io.oauth2relay.server.config.FormEncoding;
+import io.oauth2relay.server.config.LoginSpec;
+import io.oauth2relay.server.config.Template;
+import io.oauth2relay.server.config.TemplateValues;
+import io.oauth2relay.server.config.TokenCall;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Performs the seed's {@code login} and {@code refresh} calls and turns their responses into
+ * {@link TokenState}s. Blocking: {@link TokenHolder} calls it on its own thread, never on an event loop.
+ *
+ * <pre>
+ *   templates + credentials + current tokens --render--> HTTP request --send--> JSON --map--> TokenState
+ * </pre>
+ */
+public final class TokenFetcher implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(TokenFetcher.class);
+
+  /** Used when a response says nothing about expiry and the token is not a JWT. */
+  static final Duration DEFAULT_LIFETIME = Duration.ofHours(1);
+
+  /** The most the relay stops using a token before its expiry, so that no request carries a token that
+   * expires on its way to the upstream. Short-lived tokens get a tenth of their lifetime instead. */
+  static final Duration MAX_EXPIRY_MARGIN = Duration.ofSeconds(30);
+
+  /** Headers java.net.http sets itself and refuses from callers. */
+  private static final Set<String> RESTRICTED =
+      Set.of("connection", "content-length", "expect", "host", "upgrade");
+
+  private final LoginSpec login;
+  private final TokenCall refresh;
+  private final Clock clock;
+  private final Duration timeout;
+  private final HttpClient http;
+  private final byte[] authstring;
+  private final byte[] initialRefreshToken;
+
+  /**
+   * @param login the login call and credentials
+   * @param refresh the refresh call, or {@code null} when every renewal is a login
+   */
+  public TokenFetcher(LoginSpec login, TokenCall refresh, Clock clock, Duration timeout) {
+    this.login = login;
+    this.refresh = refresh;
+    this.clock = clock;
+    this.timeout = timeout;
+    this.http =
+        HttpClient.newBuilder()
+            .connectTimeout(timeout)
+            .followRedirects(HttpClient.Redirect.NEVER)
+            .build();
+    this.authstring = authstring(login);
+    byte[] initial = login.initialRefreshToken().render(TemplateValues.NONE);
+    this.initialRefreshToken = initial.length == 0 ? null : initial;
+    warnRestricted(login.call(), "login");
+    if (refresh != null) {
+      warnRestricted(refresh, "refresh");
+    }
+  }
+
+  /** {@code login.authstring}, or base64(user:password) as the seed defines it. */
+  private static byte[] authstring(LoginSpec login) {
+    if (!login.authstring().isEmpty()) {
+      return login.authstring().render(TemplateValues.NONE);
+    }
+    ByteArrayOutputStream raw = new ByteArrayOutputStream();
+    login.user().renderTo(raw, TemplateValues.NONE, false);
+    raw.write(':');
+    login.password().renderTo(raw, TemplateValues.NONE, false);
+    byte[] plain = raw.toByteArray();
+    byte[] encoded = Base64.getEncoder().encode(plain);
+    Arrays.fill(plain, (byte) 0);
+    // ByteArrayOutputStream's internal buffer cannot be zeroed through its API; overwrite it in place.
+    raw.reset();
+    raw.writeBytes(new byte[plain.length]);
+    return encoded;
+  }
+
+  private static void warnRestricted(TokenCall call, String section) {
+    for (String name : call.headers().keySet()) {
+      if (RESTRICTED.contains(name.toLowerCase(Locale.ROOT))) {
+        log.warn("{}.headers.{} is set by the HTTP client itself and is ignored", section, name);
+      }
+    }
+  }
+
+  /** The {@code ${AUTHSTRING}} value, for relay templates too. The caller must not change it. */
+  public byte[] authstring() {
+    return authstring;
+  }
+
+  /** True when a refresh call can be made from {@code current} (or from the configured refresh token). */
+  boolean canRefresh(TokenState current) {
+    return refresh != null
+        && ((current != null && current.hasRefreshToken()) || initialRefreshToken != null);
+  }
+
+  /** Logs in with the configured credentials. */
+  TokenState login(TokenState current) throws TokenFetchException {
+    return call("login", login.call(), current, null);
+  }
+
+  /** Exchanges the current refresh token (or the configured one) for new tokens. */
+  TokenState refresh(TokenState current) throws TokenFetchException {
+    byte[] refreshToken =
+        current != null && current.hasRefreshToken() ? current.refreshTokenBytes() : initialRefreshToken;
+    return call("refresh", refresh, current, refreshToken);
+  }
+
+  private TokenState call(String what, TokenCall call, TokenState current, byte[] refreshToken)
+      throws TokenFetchException {
+    TemplateValues values =
+        p ->
+            switch (p) {
+              case AUTHSTRING -> authstring;
+              case REFRESHTOKEN -> refreshToken;
+              default -> current == null ? null : current.values(TemplateValues.NONE).value(p);
+            };
+    HttpRequest.Builder request = HttpRequest.newBuilder(call.url()).timeout(timeout);
+    boolean hasContentType = false;
+    for (Map.Entry<String, Template> h : call.headers().entrySet()) {
+      if (RESTRICTED.contains(h.getKey().toLowerCase(Locale.ROOT))) {
+        continue;
+      }
+      hasContentType |= h.getKey().equalsIgnoreCase("Content-Type");
+      byte[] value = h.getValue().render(values);
+      // java.net.http takes header values only as String: this copy cannot be zeroed and lives until GC.
+      request.header(h.getKey(), new String(value, StandardCharsets.UTF_8));
+      Arrays.fill(value, (byte) 0);
+    }
+    byte[] body = body(call.body(), values);
+    if (body.length > 0 && !hasContentType) {
+      request.header("Content-Type", contentType(call.body(), body));
+    }
+    request.method(
+        call.method(),
+        body.length == 0
+            ? HttpRequest.BodyPublishers.noBody()
+            : HttpRequest.BodyPublishers.ofByteArray(body));
+    long started = System.nanoTime();
+    HttpResponse<byte[]> response;
+    try {
+      response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+    } catch (HttpTimeoutException e) {
+      throw new TokenFetchException(what + ": token endpoint timed out after " + timeout.toSeconds() + " s", e);
+    } catch (IOException e) {
+      throw new TokenFetchException(
+          what + ": cannot reach the token endpoint (" + e.getClass().getSimpleName() + ")", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new TokenFetchException(what + ": interrupted", e);
+    } finally {
+      Arrays.fill(body, (byte) 0);
+    }
+    byte[] responseBody = response.body() == null ? new byte[0] : response.body();
+    try {
+      log.debug(
+          "{}: {} {} answered {} in {} ms",
+          what,
+          call.method(),
+          redacted(call.url()),
+          response.statusCode(),
+          (System.nanoTime() - started) / 1_000_000);
+      if (response.statusCode() < 200 || response.statusCode() > 299) {
+        String code = errorCode(responseBody, call);
+        throw new TokenFetchException(
+            what + ": token endpoint answered " + response.statusCode() + (code == null ? "" : " (" + code + ")"));
+      }
+      if (responseBody.length == 0) {
+        throw new TokenFetchException(
+            what + ": token endpoint answered " + response.statusCode() + " with an empty body");
+      }
+      TokenResponse parsed = TokenResponse.parse(responseBody, call.mapping());
+      if (parsed.accessToken == null || parsed.accessToken.length == 0) {
+        parsed.wipe();
+        throw new TokenFetchException(
+            what + ": response has no access token in field '" + call.mapping().accessToken() + "'");
+      }
+      return state(what, parsed, refreshToken);
+    } finally {
+      Arrays.fill(responseBody, (byte) 0);
+    }
+  }
+
+  private TokenState state(String what, TokenResponse r, byte[] previousRefreshToken) {
+    long now = clock.millis();
+    long expiresAt;
+    String source;
+    if (r.expiresAtMillis > 0) {
+      expiresAt = r.expiresAtMillis;
+      source = "ExpiresAt";
+    } else if (r.expiresInSeconds >= 0) {
+      expiresAt = now + r.expiresInSeconds * 1000;
+      source = "ExpiresIn";
+    } else if ((expiresAt = TokenResponse.jwtExpiryMillis(r.accessToken)) > 0) {
+      source = "the JWT exp claim";
+    } else {
+      expiresAt = now + DEFAULT_LIFETIME.toMillis();
+      source = "the default lifetime";
+    }
+    long lifetime = Math.max(0, expiresAt - now);
+    long margin = Math.min(MAX_EXPIRY_MARGIN.toMillis(), lifetime / 10);
+    byte[] refreshToken = r.refreshToken;
+    if ((refreshToken == null || refreshToken.length == 0) && previousRefreshToken != null) {
+      // Providers that do not rotate refresh tokens omit them from refresh responses: keep using ours.
+      refreshToken = previousRefreshToken.clone();
+    }
+    log.info(
+        "{} succeeded: access token **** valid for {} s (from {}), refresh token {}",
+        what,
+        lifetime / 1000,
+        source,
+        refreshToken == null || refreshToken.length == 0 ? "none" : "****");
+    return new TokenState(r.accessToken, refreshToken, r.tokenType, expiresAt, expiresAt - margin);
+  }
+
+  private static byte[] body(TokenCall.Body body, TemplateValues values) {
+    if (body.isEmpty()) {
+      return new byte[0];
+    }
+    if (!body.raw().isEmpty()) {
+      return body.raw().render(values);
+    }
+    ByteArrayOutputStream out = new ByteArrayOutputStream(256);
+    if (body.json()) {
+      out.write('{');
+    }
+    boolean first = true;
+    for (Map.Entry<String, Template> field : body.fields().entrySet()) {
+      if (!first) {
+        out.write(body.json() ? ',' : '&');
+      }
+      first = false;
+      if (body.json()) {
+        JsonStrings.write(field.getKey().getBytes(StandardCharsets.UTF_8), out);
+        out.write(':');
+        byte[] value = field.getValue().render(values);
+        JsonStrings.write(value, out);
+        Arrays.fill(value, (byte) 0);
+      } else {
+        FormEncoding.encode(field.getKey(), out);
+        out.write('=');
+        field.getValue().renderTo(out, values, true);
+      }
+    }
+    if (body.json()) {
+      out.write('}');
+    }
+    byte[] bytes = out.toByteArray();
+    out.reset();
+    out.writeBytes(new byte[bytes.length]); // overwrite the stream's own buffer
+    return bytes;
+  }
+
+  private static String contentType(TokenCall.Body body, byte[] rendered) {
+    if (!body.fields().isEmpty()) {
+      return body.json() ? "application/json" : "application/x-www-form-urlencoded";
+    }
+    byte first = rendered.length == 0 ? 0 : rendered[0];
+    return first == '{' || first == '[' ? "application/json" : "application/x-www-form-urlencoded";
+  }
+
+  private static String errorCode(byte[] body, TokenCall call) {
+    if (body.length == 0) {
+      return null;
+    }
+    try {
+      TokenResponse r = TokenResponse.parse(body, call.mapping());
+      r.wipe();
+      return r.errorCode;
+    } catch (TokenFetchException e) {
+      return null;
+    }
+  }
+
+  /** scheme://host[:port]/path: never the query, which may carry credentials. */
+  static String redacted(URI uri) {
+    return uri.getScheme() + "://" + uri.getHost() + (uri.getPort() < 0 ? "" : ":" + uri.getPort())
+        + (uri.getRawPath() == null ? "" : uri.getRawPath());
+  }
+
+  /** Zeroes the credentials this fetcher derived. The JDK 17 HttpClient has no close; its threads are daemons. */
+  @Override
+  public void close() {
+    Arrays.fill(authstring, (byte) 0);
+    if (initialRefreshToken != null) {
+      Arrays.fill(initialRefreshToken, (byte) 0);
+    }
+  }
+}
