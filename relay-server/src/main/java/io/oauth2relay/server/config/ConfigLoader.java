@@ -123,7 +123,8 @@ public final class ConfigLoader {
       } else {
         r.unknownFields(refreshNode, "refresh.", REFRESH);
         initialRefresh = r.template(refreshNode, "token", "refresh.token");
-        if (!r.text(refreshNode, "url", "").isEmpty() || refreshNode.has("url")) {
+        JsonNode urlNode = refreshNode.get("url");
+        if (urlNode != null && !urlNode.isNull()) {
           refresh = r.call(refreshNode, "refresh", "POST");
         }
       }
@@ -183,16 +184,20 @@ public final class ConfigLoader {
     }
 
     String text(JsonNode parent, String name, String dflt) {
+      return text(parent, name, name, dflt);
+    }
+
+    String text(JsonNode parent, String name, String field, String dflt) {
       JsonNode node = parent.get(name);
       if (node == null || node.isNull()) {
         return dflt;
       }
       if (!node.isTextual()) {
-        problems.add(name, "expected a string");
+        problems.add(field, "expected a string");
         return dflt;
       }
-      Template t = Template.parse(node.textValue(), name, env, problems, resolved);
-      return t.isConstant() ? t.constantText() : placeholderNotAllowed(name, dflt);
+      Template t = Template.parse(node.textValue(), field, env, problems, resolved);
+      return t.isConstant() ? t.constantText() : placeholderNotAllowed(field, dflt);
     }
 
     private String placeholderNotAllowed(String field, String dflt) {
@@ -397,7 +402,7 @@ public final class ConfigLoader {
       unknownFields(node, "relay.", RELAY);
       URI url = url(node, "url", "relay.url", true);
       String method = method(node, "relay.method", null);
-      String type = text(node, "type", "json").trim().toLowerCase(Locale.ROOT);
+      String type = text(node, "type", "relay.type", "json").trim().toLowerCase(Locale.ROOT);
       String contentType =
           switch (type) {
             case "json" -> "application/json";

@@ -95,7 +95,8 @@ public final class Template {
                   + ref.substring(0, colon)
                   + "' (expected ${NAME} or ${env:NAME})");
         } else {
-          problems.add(field, "invalid reference ${" + ref + "} (expected ${NAME} or ${env:NAME})");
+          // The text between the braces is not echoed: it may be a value pasted in by mistake.
+          problems.add(field, "invalid reference (expected ${NAME} or ${env:NAME})");
         }
         continue;
       }

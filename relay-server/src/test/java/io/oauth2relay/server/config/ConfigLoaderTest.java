@@ -11,7 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.function.Function;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -491,9 +490,6 @@ class ConfigLoaderTest {
     }
 
     @Test
-    @Disabled(
-        "bug: ConfigLoader.parse probes refresh.url with Reader.text(refreshNode, \"url\", \"\"), which reports"
-            + " problems under the bare field name \"url\" (and again under refresh.url from Reader.call)")
     void aRuntimePlaceholderInTheRefreshUrlIsReportedOnceUnderRefreshUrl() throws Exception {
       ConfigException e =
           failure(
@@ -508,9 +504,6 @@ class ConfigLoaderTest {
     }
 
     @Test
-    @Disabled(
-        "bug: ConfigLoader.Reader.relay reads relay.type with Reader.text(node, \"type\", ...), which names the"
-            + " field \"type\" instead of \"relay.type\" in its problems")
     void aMissingVariableInTheRelayTypeNamesRelayType() throws Exception {
       ConfigException e =
           failure(
