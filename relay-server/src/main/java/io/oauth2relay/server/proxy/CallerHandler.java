@@ -372,6 +372,15 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
     }
   }
 
+  void originTlsFailed() {
+    Exchange ex = exchange;
+    if (ex != null && ex.headSent && !ex.responseStarted && !ex.local) {
+      closeOrigin();
+      respond(ex, HttpResponseStatus.BAD_GATEWAY, "upstream_tls_failed", "the TLS handshake with the upstream failed", null);
+      drain();
+    }
+  }
+
   void originTimedOut() {
     Exchange ex = exchange;
     if (ex != null && ex.headSent && !ex.responseStarted && !ex.local) {

@@ -4,6 +4,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import org.slf4j.Logger;
@@ -60,6 +61,15 @@ final class OriginHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof SslHandshakeCompletionEvent handshake && !handshake.isSuccess()) {
+      // Usually configuration (untrusted or wrong-host certificate): worth a warning, once per connection.
+      log.warn("TLS handshake with the upstream failed: {}", handshake.cause().toString());
+      if (caller.isCurrentOrigin(ctx.channel())) {
+        caller.originTlsFailed();
+      }
+      ctx.close();
+      return;
+    }
     if (evt instanceof IdleStateEvent) {
       if (caller.isCurrentOrigin(ctx.channel())) {
         caller.originTimedOut();

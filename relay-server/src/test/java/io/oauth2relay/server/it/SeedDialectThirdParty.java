@@ -2,6 +2,8 @@ package io.oauth2relay.server.it;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
@@ -16,6 +18,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.SSLContext;
 
 /**
  * A hand-written third party speaking the seed's own token dialect, because no public identity provider
@@ -48,8 +51,20 @@ final class SeedDialectThirdParty implements AutoCloseable {
   private final HttpServer server;
 
   SeedDialectThirdParty(String expectedAuthstring) throws IOException {
+    this(expectedAuthstring, null);
+  }
+
+  /** Serves HTTPS with {@code tls} when it is not {@code null}. */
+  SeedDialectThirdParty(String expectedAuthstring, SSLContext tls) throws IOException {
     this.expectedAuthstring = expectedAuthstring;
-    server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    InetSocketAddress loopback = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
+    if (tls == null) {
+      server = HttpServer.create(loopback, 0);
+    } else {
+      HttpsServer https = HttpsServer.create(loopback, 0);
+      https.setHttpsConfigurator(new HttpsConfigurator(tls));
+      server = https;
+    }
     server.createContext("/login", this::login);
     server.createContext("/refresh", this::refresh);
     server.createContext("/api/", this::api);
@@ -58,7 +73,7 @@ final class SeedDialectThirdParty implements AutoCloseable {
   }
 
   String url() {
-    return "http://127.0.0.1:" + server.getAddress().getPort();
+    return (server instanceof HttpsServer ? "https" : "http") + "://127.0.0.1:" + server.getAddress().getPort();
   }
 
   private void login(HttpExchange ex) throws IOException {
