@@ -89,15 +89,14 @@ class CommandLineIT {
     try (SeedDialectThirdParty third = new SeedDialectThirdParty(authstring)) {
       third.tokenPrefix = CANARY + "-token";
       third.lifetimeSeconds = 1;
-      // Only the third party's address and the port change; everything else is the seed's sample as written.
-      Path config =
-          write(
-              "oauth2relay.json",
-              seedSample()
-                  .replace("https://saas.example.com/login", third.url() + "/login")
-                  .replace("https://saas.example.com/refresh", third.url() + "/refresh")
-                  .replace("https://saas.example.com/", third.url() + "/api/")
-                  .replace("\"port\": 8080", "\"port\": 0"));
+      // Only the third party's address changes (and the port, should 8080 be taken on this machine);
+      // everything else is the seed's sample as written.
+      String sample =
+          seedSample()
+              .replace("https://saas.example.com/login", third.url() + "/login")
+              .replace("https://saas.example.com/refresh", third.url() + "/refresh")
+              .replace("https://saas.example.com/", third.url() + "/api/");
+      Path config = write("oauth2relay.json", portFree(8080) ? sample : sample.replace("\"port\": 8080", "\"port\": 0"));
       RelayProcess relay =
           RelayProcess.start(dir, Map.of("YOUR_AUTHSTRING", authstring), "start", "--config", config.toString());
       try (relay) {
@@ -145,6 +144,14 @@ class CommandLineIT {
 
     assertThat(p.exitCode()).isZero();
     assertThat(p.stdout()).startsWith("oauth2relay 0.1.0");
+  }
+
+  private static boolean portFree(int port) {
+    try (java.net.ServerSocket s = new java.net.ServerSocket(port)) {
+      return true;
+    } catch (java.io.IOException e) {
+      return false;
+    }
   }
 
   private HttpResponse<String> get(String url) throws Exception {
