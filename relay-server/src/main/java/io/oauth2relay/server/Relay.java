@@ -38,9 +38,9 @@ public final class Relay implements AutoCloseable {
       this.tokens = new FixedTokenSource(config.relay().fixedToken().render(TemplateValues.NONE));
     } else {
       TokenFetcher fetcher =
-          new TokenFetcher(config.login(), config.refresh(), clock, TOKEN_CALL_TIMEOUT);
+          new TokenFetcher(config.login(), config.refresh(), config.policy(), clock, TOKEN_CALL_TIMEOUT);
       authstring = fetcher.authstring();
-      this.holder = new TokenHolder(fetcher, clock);
+      this.holder = new TokenHolder(fetcher, config.policy(), clock);
       this.tokens = holder;
     }
     this.server = new RelayServer(new RelayRoute(config.relay(), tokens, authstring));

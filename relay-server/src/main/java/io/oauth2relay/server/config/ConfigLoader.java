@@ -13,6 +13,7 @@ import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -38,7 +39,12 @@ public final class ConfigLoader {
   private static final Pattern METHOD = Pattern.compile("[A-Z][A-Z0-9_-]*");
   private static final Pattern HEADER_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
 
-  private static final Set<String> TOP = Set.of("port", "host", "debug", "logfile", "login", "refresh", "relay");
+  private static final Set<String> TOP =
+      Set.of("port", "host", "debug", "logfile", "login", "refresh", "relay", "token");
+  private static final Set<String> TOKEN =
+      Set.of(
+          "refreshAhead", "refreshAt", "jitter", "expiryMargin", "defaultLifetime", "expiresInUnit", "retryMin",
+          "retryMax", "rejectedRetry", "replayLimit");
   private static final Set<String> LOGIN =
       Set.of(
           "user", "password", "authstring", "refreshtoken", "method", "data", "url", "headers",
@@ -157,11 +163,20 @@ public final class ConfigLoader {
         r.requireAuthstringSource(refresh, "refresh", haveAuthstring);
       }
     }
+    TokenPolicy policy = TokenPolicy.DEFAULTS;
+    JsonNode tokenNode = root.get("token");
+    if (tokenNode != null && !tokenNode.isNull()) {
+      if (!tokenNode.isObject()) {
+        problems.add("token", "expected an object");
+      } else {
+        policy = r.policy(tokenNode);
+      }
+    }
     if (!problems.isEmpty()) {
       throw new ConfigException(source, problems.lines());
     }
     return new RelayConfig(
-        source, host, port, debug, logfile, login, refresh, relay, Set.copyOf(resolved));
+        source, host, port, debug, logfile, login, refresh, relay, policy, Set.copyOf(resolved));
   }
 
   /** Field-by-field reading; each method reports its own problems and returns a usable default. */
@@ -231,6 +246,10 @@ public final class ConfigLoader {
     }
 
     boolean bool(JsonNode parent, String name, boolean dflt) {
+      return bool(parent, name, name, dflt);
+    }
+
+    boolean bool(JsonNode parent, String name, String field, boolean dflt) {
       JsonNode node = parent.get(name);
       if (node == null || node.isNull()) {
         return dflt;
@@ -238,11 +257,11 @@ public final class ConfigLoader {
       if (node.isBoolean()) {
         return node.booleanValue();
       }
-      String text = node.isTextual() ? text(parent, name, "").trim().toLowerCase(Locale.ROOT) : "";
+      String text = node.isTextual() ? text(parent, name, field, "").trim().toLowerCase(Locale.ROOT) : "";
       if (text.equals("true") || text.equals("false")) {
         return text.equals("true");
       }
-      problems.add(name, "expected true or false");
+      problems.add(field, "expected true or false");
       return dflt;
     }
 
@@ -426,6 +445,54 @@ public final class ConfigLoader {
         problems.add("relay.url", "expected no query string (put fixed query values in relay.parameters)");
       }
       return new RelaySpec(url, method, contentType, fixed, data, parameters, headers);
+    }
+
+    TokenPolicy policy(JsonNode node) {
+      unknownFields(node, "token.", TOKEN);
+      TokenPolicy d = TokenPolicy.DEFAULTS;
+      String unit = text(node, "expiresInUnit", "token.expiresInUnit", "seconds").trim().toLowerCase(Locale.ROOT);
+      boolean millis = unit.equals("milliseconds") || unit.equals("ms");
+      if (!millis && !unit.equals("seconds") && !unit.equals("s")) {
+        problems.add("token.expiresInUnit", "expected seconds or milliseconds");
+      }
+      Duration retryMin = seconds(node, "retryMin", d.retryMin(), 0.001, 3600);
+      Duration retryMax = seconds(node, "retryMax", d.retryMax(), 0.001, 86_400);
+      if (retryMax.compareTo(retryMin) < 0) {
+        problems.add("token.retryMax", "expected at least token.retryMin");
+      }
+      return new TokenPolicy(
+          bool(node, "refreshAhead", "token.refreshAhead", d.refreshAhead()),
+          number(node, "refreshAt", d.refreshAt(), 0.05, 0.99),
+          number(node, "jitter", d.jitter(), 0, 0.5),
+          seconds(node, "expiryMargin", d.expiryMargin(), 0, 3600),
+          seconds(node, "defaultLifetime", d.defaultLifetime(), 1, 31_536_000),
+          millis,
+          retryMin,
+          retryMax,
+          seconds(node, "rejectedRetry", d.rejectedRetry(), 0.001, 86_400),
+          (int) number(node, "replayLimit", d.replayLimit(), 0, 16 * 1024 * 1024));
+    }
+
+    private double number(JsonNode parent, String name, double dflt, double min, double max) {
+      JsonNode n = parent.get(name);
+      if (n == null || n.isNull()) {
+        return dflt;
+      }
+      if (!n.isNumber() || n.doubleValue() < min || n.doubleValue() > max) {
+        problems.add("token." + name, "expected a number from " + plain(min) + " to " + plain(max));
+        return dflt;
+      }
+      return n.doubleValue();
+    }
+
+    private Duration seconds(JsonNode parent, String name, Duration dflt, double min, double max) {
+      double dfltSeconds = dflt.toNanos() / 1e9;
+      double s = number(parent, name, dfltSeconds, min, max);
+      return s == dfltSeconds ? dflt : Duration.ofNanos((long) (s * 1e9));
+    }
+
+    private String plain(double d) {
+      return d == Math.rint(d) ? Long.toString((long) d) : Double.toString(d);
     }
 
     void requireAuthstringSource(TokenCall call, String section, boolean haveAuthstring) {

@@ -14,6 +14,7 @@ import java.util.Set;
  * @param login the login call, or {@code null} when {@code relay.fixedtoken} is set
  * @param refresh the refresh call, or {@code null} when there is none (then every renewal is a login)
  * @param relay the forwarding rules
+ * @param policy how tokens are kept fresh (the {@code token} section)
  * @param variables names of the environment variables the config referenced (names only)
  */
 public record RelayConfig(
@@ -25,4 +26,5 @@ public record RelayConfig(
     LoginSpec login,
     TokenCall refresh,
     RelaySpec relay,
+    TokenPolicy policy,
     Set<String> variables) {}

@@ -4,7 +4,9 @@ import io.oauth2relay.server.config.FormEncoding;
 import io.oauth2relay.server.config.LoginSpec;
 import io.oauth2relay.server.config.Template;
 import io.oauth2relay.server.config.TemplateValues;
+import io.oauth2relay.server.config.ResponseMapping;
 import io.oauth2relay.server.config.TokenCall;
+import io.oauth2relay.server.config.TokenPolicy;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.URI;
@@ -34,13 +36,6 @@ import org.slf4j.LoggerFactory;
 public final class TokenFetcher implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(TokenFetcher.class);
 
-  /** Used when a response says nothing about expiry and the token is not a JWT. */
-  static final Duration DEFAULT_LIFETIME = Duration.ofHours(1);
-
-  /** The most the relay stops using a token before its expiry, so that no request carries a token that
-   * expires on its way to the upstream. Short-lived tokens get a tenth of their lifetime instead. */
-  static final Duration MAX_EXPIRY_MARGIN = Duration.ofSeconds(30);
-
   /** Headers java.net.http sets itself and refuses from callers. */
   private static final Set<String> RESTRICTED =
       Set.of("connection", "content-length", "expect", "host", "upgrade");
@@ -48,6 +43,7 @@ public final class TokenFetcher implements AutoCloseable {
   private final LoginSpec login;
   private final TokenCall refresh;
   private final Clock clock;
+  private final TokenPolicy policy;
   private final Duration timeout;
   private final HttpClient http;
   private final byte[] authstring;
@@ -57,9 +53,11 @@ public final class TokenFetcher implements AutoCloseable {
    * @param login the login call and credentials
    * @param refresh the refresh call, or {@code null} when every renewal is a login
    */
-  public TokenFetcher(LoginSpec login, TokenCall refresh, Clock clock, Duration timeout) {
+  public TokenFetcher(
+      LoginSpec login, TokenCall refresh, TokenPolicy policy, Clock clock, Duration timeout) {
     this.login = login;
     this.refresh = refresh;
+    this.policy = policy;
     this.clock = clock;
     this.timeout = timeout;
     this.http =
@@ -161,6 +159,10 @@ public final class TokenFetcher implements AutoCloseable {
       response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
     } catch (HttpTimeoutException e) {
       throw new TokenFetchException(what + ": token endpoint timed out after " + timeout.toSeconds() + " s", e);
+    } catch (IllegalArgumentException e) {
+      // A header value the HTTP client refuses (say, a control character from the environment).
+      throw new TokenFetchException(what + ": request rejected by the HTTP client (check the headers)",
+          TokenFetchException.Kind.REJECTED, -1, null);
     } catch (IOException e) {
       throw new TokenFetchException(
           what + ": cannot reach the token endpoint (" + e.getClass().getSimpleName() + ")", e);
@@ -179,16 +181,24 @@ public final class TokenFetcher implements AutoCloseable {
           redacted(call.url()),
           response.statusCode(),
           (System.nanoTime() - started) / 1_000_000);
-      if (response.statusCode() < 200 || response.statusCode() > 299) {
+      int status = response.statusCode();
+      if (status < 200 || status > 299) {
         String code = errorCode(responseBody, call);
+        boolean transientStatus = status >= 500 || status == 429 || status == 408;
         throw new TokenFetchException(
-            what + ": token endpoint answered " + response.statusCode() + (code == null ? "" : " (" + code + ")"));
+            what + ": token endpoint answered " + status + (code == null ? "" : " (" + code + ")"),
+            transientStatus ? TokenFetchException.Kind.TRANSIENT : TokenFetchException.Kind.REJECTED,
+            retryAfterMillis(response),
+            null);
       }
-      if (responseBody.length == 0) {
-        throw new TokenFetchException(
-            what + ": token endpoint answered " + response.statusCode() + " with an empty body");
+      boolean headerToken = call.mapping().accessToken().startsWith(HEADER_PREFIX);
+      if (responseBody.length == 0 && !headerToken) {
+        // Never cache a failure as a token: an empty 2xx is an outage symptom, retried like one.
+        throw new TokenFetchException(what + ": token endpoint answered " + status + " with an empty body");
       }
-      TokenResponse parsed = TokenResponse.parse(responseBody, call.mapping());
+      TokenResponse parsed =
+          responseBody.length == 0 ? new TokenResponse() : TokenResponse.parse(responseBody, call.mapping());
+      fromHeaders(response, call.mapping(), parsed);
       if (parsed.accessToken == null || parsed.accessToken.length == 0) {
         parsed.wipe();
         throw new TokenFetchException(
@@ -200,6 +210,62 @@ public final class TokenFetcher implements AutoCloseable {
     }
   }
 
+  /** Mapping entries of the form {@code header:Name} read a response header instead of a JSON field. */
+  static final String HEADER_PREFIX = "header:";
+
+  private static void fromHeaders(HttpResponse<?> response, ResponseMapping m, TokenResponse r)
+      throws TokenFetchException {
+    r.accessToken = headerBytes(response, m.accessToken(), r.accessToken);
+    r.refreshToken = headerBytes(response, m.refreshToken(), r.refreshToken);
+    r.tokenType = headerBytes(response, m.tokenType(), r.tokenType);
+    String in = header(response, m.expiresIn());
+    if (in != null) {
+      try {
+        r.expiresInSeconds = Long.parseLong(in.trim());
+      } catch (NumberFormatException e) {
+        throw new TokenFetchException("response header mapped to ExpiresIn is not a number");
+      }
+    }
+    String at = header(response, m.expiresAt());
+    if (at != null) {
+      r.expiresAtMillis = TokenResponse.instantMillis(at);
+    }
+  }
+
+  private static String header(HttpResponse<?> response, String mapping) {
+    return mapping.startsWith(HEADER_PREFIX)
+        ? response.headers().firstValue(mapping.substring(HEADER_PREFIX.length())).orElse(null)
+        : null;
+  }
+
+  private static byte[] headerBytes(HttpResponse<?> response, String mapping, byte[] fromBody) {
+    // java.net.http hands header values out as Strings only: this copy cannot be zeroed.
+    String value = header(response, mapping);
+    return value == null ? fromBody : value.getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** {@code Retry-After} in delta-seconds or as an HTTP date, in millis from now; -1 when absent. */
+  private long retryAfterMillis(HttpResponse<?> response) {
+    String value = response.headers().firstValue("Retry-After").orElse(null);
+    if (value == null) {
+      return -1;
+    }
+    try {
+      return Math.max(0, Long.parseLong(value.trim()) * 1000);
+    } catch (NumberFormatException e) {
+      try {
+        return Math.max(
+            0,
+            java.time.ZonedDateTime.parse(value.trim(), java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME)
+                    .toInstant()
+                    .toEpochMilli()
+                - clock.millis());
+      } catch (java.time.format.DateTimeParseException e2) {
+        return -1;
+      }
+    }
+  }
+
   private TokenState state(String what, TokenResponse r, byte[] previousRefreshToken) {
     long now = clock.millis();
     long expiresAt;
@@ -208,16 +274,16 @@ public final class TokenFetcher implements AutoCloseable {
       expiresAt = r.expiresAtMillis;
       source = "ExpiresAt";
     } else if (r.expiresInSeconds >= 0) {
-      expiresAt = now + r.expiresInSeconds * 1000;
+      expiresAt = now + (policy.expiresInMillis() ? r.expiresInSeconds : r.expiresInSeconds * 1000);
       source = "ExpiresIn";
     } else if ((expiresAt = TokenResponse.jwtExpiryMillis(r.accessToken)) > 0) {
       source = "the JWT exp claim";
     } else {
-      expiresAt = now + DEFAULT_LIFETIME.toMillis();
+      expiresAt = now + policy.defaultLifetime().toMillis();
       source = "the default lifetime";
     }
     long lifetime = Math.max(0, expiresAt - now);
-    long margin = Math.min(MAX_EXPIRY_MARGIN.toMillis(), lifetime / 10);
+    long margin = Math.min(policy.expiryMargin().toMillis(), lifetime / 10);
     byte[] refreshToken = r.refreshToken;
     if ((refreshToken == null || refreshToken.length == 0) && previousRefreshToken != null) {
       // Providers that do not rotate refresh tokens omit them from refresh responses: keep using ours.
@@ -229,7 +295,7 @@ public final class TokenFetcher implements AutoCloseable {
         lifetime / 1000,
         source,
         refreshToken == null || refreshToken.length == 0 ? "none" : "****");
-    return new TokenState(r.accessToken, refreshToken, r.tokenType, expiresAt, expiresAt - margin);
+    return new TokenState(r.accessToken, refreshToken, r.tokenType, now, expiresAt, expiresAt - margin);
   }
 
   private static byte[] body(TokenCall.Body body, TemplateValues values) {

@@ -175,23 +175,28 @@ final class TokenResponse {
   /** Epoch seconds, epoch millis (values past year 5138 in seconds) or an ISO-8601 instant. */
   private static long instantMillis(JsonParser p, JsonToken t) throws IOException, TokenFetchException {
     if (t == JsonToken.VALUE_STRING) {
-      String text = p.getText().trim();
-      if (!text.isEmpty() && text.chars().allMatch(Character::isDigit)) {
-        return epochMillis(Long.parseLong(text));
-      }
-      try {
-        return OffsetDateTime.parse(text).toInstant().toEpochMilli();
-      } catch (DateTimeParseException e) {
-        try {
-          return Instant.parse(text).toEpochMilli();
-        } catch (DateTimeParseException e2) {
-          throw new TokenFetchException(
-              "response field mapped to ExpiresAt is neither epoch seconds, epoch millis nor ISO-8601");
-        }
-      }
+      return instantMillis(p.getText());
     }
     long n = number(p, t, "ExpiresAt");
     return n < 0 ? -1 : epochMillis(n);
+  }
+
+  /** The text form of an {@code ExpiresAt} value (from a JSON string or a response header). */
+  static long instantMillis(String value) throws TokenFetchException {
+    String text = value.trim();
+    if (!text.isEmpty() && text.chars().allMatch(Character::isDigit)) {
+      return epochMillis(Long.parseLong(text));
+    }
+    try {
+      return OffsetDateTime.parse(text).toInstant().toEpochMilli();
+    } catch (DateTimeParseException e) {
+      try {
+        return Instant.parse(text).toEpochMilli();
+      } catch (DateTimeParseException e2) {
+        throw new TokenFetchException(
+            "response field mapped to ExpiresAt is neither epoch seconds, epoch millis nor ISO-8601");
+      }
+    }
   }
 
   private static long epochMillis(long n) {

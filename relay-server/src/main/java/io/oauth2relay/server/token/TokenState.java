@@ -19,8 +19,11 @@ public final class TokenState {
   private final byte[] accessToken;
   private final byte[] refreshToken;
   private final byte[] tokenType;
+  private final long issuedAtMillis;
   private final long expiresAtMillis;
   private final long usableUntilMillis;
+  /** The upstream answered 401 to this token: not to be injected again, whatever its expiry says. */
+  private volatile boolean rejected;
   private final List<byte[]> derivedCopies = new CopyOnWriteArrayList<>();
   private volatile Object derived;
   private volatile boolean wiped;
@@ -30,6 +33,7 @@ public final class TokenState {
    *
    * @param refreshToken {@code null} when the provider issued none
    * @param tokenType {@code null} for the default {@code Bearer}
+   * @param issuedAtMillis when the relay received it
    * @param expiresAtMillis when the provider says the access token expires
    * @param usableUntilMillis when the relay stops handing it out (a little before expiry)
    */
@@ -37,8 +41,10 @@ public final class TokenState {
       byte[] accessToken,
       byte[] refreshToken,
       byte[] tokenType,
+      long issuedAtMillis,
       long expiresAtMillis,
       long usableUntilMillis) {
+    this.issuedAtMillis = issuedAtMillis;
     this.accessToken = accessToken;
     this.refreshToken = refreshToken;
     this.tokenType = tokenType == null || tokenType.length == 0 ? BEARER : tokenType;
@@ -48,7 +54,26 @@ public final class TokenState {
 
   /** A state for {@code relay.fixedtoken}: never expires, has no refresh token. */
   public static TokenState fixed(byte[] accessToken) {
-    return new TokenState(accessToken, null, null, Long.MAX_VALUE, Long.MAX_VALUE);
+    return new TokenState(accessToken, null, null, 0, Long.MAX_VALUE, Long.MAX_VALUE);
+  }
+
+  /** When the relay received it (epoch millis). */
+  public long issuedAtMillis() {
+    return issuedAtMillis;
+  }
+
+  /** True once the upstream answered 401 to it (see {@link TokenHolder#invalidate}). */
+  public boolean isRejected() {
+    return rejected;
+  }
+
+  void markRejected() {
+    rejected = true;
+  }
+
+  /** Usable at {@code nowMillis}: not rejected and before {@link #usableUntilMillis()}. */
+  boolean usableAt(long nowMillis) {
+    return nowMillis < usableUntilMillis && !rejected;
   }
 
   /** When the provider says the access token expires (epoch millis). */

@@ -110,8 +110,10 @@ class CommandLineIT {
         assertThat(get(base + "/orders?id=9").statusCode()).isEqualTo(200);
 
         assertThat(relay.stop()).isZero();
-        assertThat(third.logins.get()).isEqualTo(2);
-        assertThat(third.refreshes.get()).isEqualTo(2);
+        // The sample config renews ahead of expiry in the background, so counts are lower bounds.
+        assertThat(third.logins.get()).isGreaterThanOrEqualTo(2);
+        assertThat(third.refreshes.get()).isGreaterThanOrEqualTo(2);
+        assertThat(third.rejectedApiCalls.get()).isZero();
         String log = Files.readString(dir.resolve("oauth2relay.log"));
         assertThat(log).contains("DEBUG").contains("refresh succeeded").contains("wiping tokens");
         for (String output : new String[] {relay.stdout(), relay.stderr(), log}) {

@@ -57,11 +57,17 @@ class SeedDialectIT {
     third.close();
   }
 
+  /** Renewals happen only when a request finds the token due, so tests can count them exactly. */
   private void startRelay(String relayMethod) throws Exception {
+    startRelay(relayMethod, false);
+  }
+
+  private void startRelay(String relayMethod, boolean refreshAhead) throws Exception {
     String config =
         """
         {
           "port": 0, "host": "127.0.0.1", "debug": true,
+          "token": { "refreshAhead": %3$b },
           "login": {
             "user": "${ENV_API_USER}", "password": "${ENV_API_PASSWORD}", "authstring": "",
             "refreshtoken": "", "method": "GET", "data": "",
@@ -83,7 +89,7 @@ class SeedDialectIT {
           }
         }
         """
-            .formatted(third.url(), relayMethod);
+            .formatted(third.url(), relayMethod, refreshAhead);
     RelayConfig c = new ConfigLoader(ENV::get).parse(JSON.readTree(config), "seed.json");
     relay = new Relay(c, Clock.systemUTC());
     relayUrl = "http://127.0.0.1:" + relay.start().getPort();
@@ -136,6 +142,20 @@ class SeedDialectIT {
     assertThat(get("/b").statusCode()).isEqualTo(200);
     assertThat(third.logins.get()).isEqualTo(1);
     assertThat(third.refreshes.get()).isEqualTo(1);
+    assertThat(third.rejectedApiCalls.get()).isZero();
+  }
+
+  @Test
+  void withRefreshAheadTheTokenIsRenewedBeforeItExpiresWithoutARequest() throws Exception {
+    third.lifetimeSeconds = 2;
+    startRelay("GET", true);
+    assertThat(get("/a").statusCode()).isEqualTo(200);
+
+    Thread.sleep(2_200); // past the first token's expiry, with no request in between
+
+    assertThat(third.refreshes.get()).isPositive();
+    assertThat(get("/b").statusCode()).isEqualTo(200);
+    assertThat(third.logins.get()).isEqualTo(1);
     assertThat(third.rejectedApiCalls.get()).isZero();
   }
 

@@ -10,6 +10,7 @@ import io.oauth2relay.server.config.ConfigLoader;
 import io.oauth2relay.server.config.Placeholder;
 import io.oauth2relay.server.config.RelayConfig;
 import io.oauth2relay.server.config.TemplateValues;
+import io.oauth2relay.server.config.TokenPolicy;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -53,6 +54,7 @@ class TokenHolderTest {
   private static final long LIFETIME_SECONDS = 300;
 
   private final TestClock clock = new TestClock(Instant.parse("2030-01-01T00:00:00Z"));
+  private final ManualScheduler scheduled = new ManualScheduler();
   private SeedEndpoint endpoint;
   private TokenHolder holder;
 
@@ -85,7 +87,12 @@ class TokenHolderTest {
                         """
                             .formatted(USER, endpoint.baseUrl())),
                 "test.json");
-    holder = new TokenHolder(new TokenFetcher(config.login(), config.refresh(), clock, Duration.ofSeconds(5)), clock);
+    holder =
+        new TokenHolder(
+            new TokenFetcher(config.login(), config.refresh(), TokenPolicy.DEFAULTS, clock, Duration.ofSeconds(5)),
+            TokenPolicy.DEFAULTS,
+            clock,
+            scheduled);
   }
 
   @AfterEach
@@ -158,7 +165,7 @@ class TokenHolderTest {
     TokenState state = obtained();
 
     assertThat(state.expiresAtMillis()).isEqualTo(issuedAt + LIFETIME_SECONDS * 1000);
-    assertThat(state.usableUntilMillis()).isEqualTo(state.expiresAtMillis() - TokenFetcher.MAX_EXPIRY_MARGIN.toMillis());
+    assertThat(state.usableUntilMillis()).isEqualTo(state.expiresAtMillis() - TokenPolicy.DEFAULTS.expiryMargin().toMillis());
   }
 
   @Test
@@ -321,6 +328,123 @@ class TokenHolderTest {
   }
 
   /** A clock that moves only when a test moves it. */
+  @Test
+  void aRenewalIsScheduledAheadOfExpiryWithJitter() throws Exception {
+    TokenState first = obtained();
+
+    long lifetime = first.expiresAtMillis() - first.issuedAtMillis();
+    TokenPolicy p = TokenPolicy.DEFAULTS;
+    assertThat(scheduled.lastDelayMillis())
+        .isBetween((long) (lifetime * (p.refreshAt() - p.jitter())) - 1, (long) (lifetime * p.refreshAt()));
+  }
+
+  @Test
+  void theBackgroundRenewalRefreshesWhileTheTokenIsStillValidSoNoRequestWaits() throws Exception {
+    TokenState first = obtained();
+    clock.advance(Duration.ofMillis(scheduled.lastDelayMillis()));
+
+    scheduled.runLatest();
+
+    TokenState current = holder.current();
+    assertThat(current).isNotNull().isNotSameAs(first);
+    assertThat(endpoint.refreshes.get()).isEqualTo(1);
+    assertThat(endpoint.logins.get()).isEqualTo(1);
+  }
+
+  @Test
+  void afterAFailureARetryIsScheduledWithinTheBackOffBounds() {
+    endpoint.loginStatus = 503;
+
+    unavailable(holder.obtain());
+
+    assertThat(scheduled.lastDelayMillis())
+        .isBetween(TokenPolicy.DEFAULTS.retryMin().toMillis(), TokenPolicy.DEFAULTS.retryMax().toMillis());
+  }
+
+  @Test
+  void theBackgroundRetryRecoversWithoutARequest() throws Exception {
+    endpoint.loginStatus = 503;
+    unavailable(holder.obtain());
+    endpoint.loginStatus = 200;
+    clock.advance(Duration.ofMillis(scheduled.lastDelayMillis()));
+
+    scheduled.runLatest();
+
+    assertThat(holder.current()).isNotNull();
+    assertThat(holder.unhealthyReason()).isNull();
+  }
+
+  @Test
+  void rejectedCredentialsWaitTheLongRejectedRetryAndReportUnhealthyWithoutARetryStorm() {
+    endpoint.loginStatus = 401;
+
+    unavailable(holder.obtain());
+    clock.advance(TokenPolicy.DEFAULTS.retryMax()); // well past an outage back-off
+    for (int i = 0; i < 20; i++) {
+      unavailable(holder.obtain());
+    }
+
+    assertThat(endpoint.logins.get()).isEqualTo(1);
+    assertThat(scheduled.lastDelayMillis()).isEqualTo(TokenPolicy.DEFAULTS.rejectedRetry().toMillis());
+    assertThat(holder.unhealthyReason()).contains("401").doesNotContain(PASSWORD);
+  }
+
+  @Test
+  void aRetryAfterFromTheProviderIsHonoured() {
+    endpoint.loginStatus = 503;
+    endpoint.retryAfterSeconds = 7;
+
+    unavailable(holder.obtain());
+
+    assertThat(scheduled.lastDelayMillis()).isEqualTo(7_000);
+  }
+
+  @Test
+  void invalidatingTheUsedTokenRenewsItOnce() throws Exception {
+    TokenState used = obtained();
+
+    holder.invalidate(used);
+    holder.invalidate(used); // a second 401 for the same stale token changes nothing
+
+    assertThat(holder.current()).isNull();
+    TokenState renewed = obtained();
+    assertThat(renewed).isNotSameAs(used);
+    assertThat(endpoint.refreshes.get()).isEqualTo(1);
+  }
+
+  @Test
+  void invalidatingAnOlderTokenLeavesTheNewerOneAlone() throws Exception {
+    TokenState old = obtained();
+    holder.invalidate(old);
+    TokenState newer = obtained();
+
+    holder.invalidate(old);
+
+    assertThat(holder.current()).isSameAs(newer);
+    assertThat(endpoint.refreshes.get()).isEqualTo(1);
+  }
+
+  /** Records what the holder schedules; the test runs it when it chooses. */
+  static final class ManualScheduler implements TokenHolder.Scheduler {
+    private final java.util.List<Runnable> tasks = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private volatile long lastDelayMillis = -1;
+
+    @Override
+    public java.util.concurrent.Future<?> schedule(Runnable task, long delayMillis) {
+      tasks.add(task);
+      lastDelayMillis = delayMillis;
+      return new java.util.concurrent.CompletableFuture<>();
+    }
+
+    long lastDelayMillis() {
+      return lastDelayMillis;
+    }
+
+    void runLatest() {
+      tasks.get(tasks.size() - 1).run();
+    }
+  }
+
   static final class TestClock extends Clock {
     private final AtomicLong millis;
 
@@ -371,6 +495,7 @@ class TokenHolderTest {
     volatile int loginStatus = 200;
     volatile int refreshStatus = 200;
     volatile long delayMillis;
+    volatile int retryAfterSeconds = -1;
     volatile String lastAuthorization;
     volatile String lastRefreshBody;
 
@@ -412,6 +537,9 @@ class TokenHolderTest {
         }
         byte[] bytes = json.getBytes(StandardCharsets.UTF_8);
         exchange.getResponseHeaders().set("Content-Type", "application/json");
+        if (status != 200 && retryAfterSeconds >= 0) {
+          exchange.getResponseHeaders().set("Retry-After", Integer.toString(retryAfterSeconds));
+        }
         exchange.sendResponseHeaders(status, bytes.length);
         exchange.getResponseBody().write(bytes);
       }
