@@ -43,7 +43,8 @@ public final class Relay implements AutoCloseable {
       this.holder = new TokenHolder(fetcher, config.policy(), clock);
       this.tokens = holder;
     }
-    this.server = new RelayServer(new RelayRoute(config.relay(), tokens, authstring));
+    this.server =
+        new RelayServer(new RelayRoute(config.relay(), tokens, authstring, config.policy().replayLimit()));
   }
 
   /** Starts the first login in the background and binds the listener. */

@@ -24,6 +24,9 @@ import io.netty.util.ReferenceCountUtil;
 import io.oauth2relay.server.token.TokenState;
 import io.oauth2relay.server.token.TokenUnavailableException;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.BiConsumer;
 import java.util.concurrent.CompletionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -82,6 +85,14 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
     boolean inInformational;
     byte[] replacementBody;
     int status;
+    /** The token this exchange injected: the one to invalidate if the upstream rejects it. */
+    TokenState token;
+    /** Copies of the request body as forwarded, kept for one replay after a 401 (null: not keeping). */
+    List<HttpContent> kept;
+    int keptBytes;
+    boolean replayed;
+    /** Discarding the upstream's 401 that a replay will answer instead. */
+    boolean swallowing;
 
     Exchange(HttpRequest request) {
       this.request = request;
@@ -165,9 +176,18 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
       }
       return;
     }
+    long length = HttpUtil.getContentLength(request, 0L);
+    if (route.replayLimit() > 0 && length <= route.replayLimit()) {
+      ex.kept = new ArrayList<>(2);
+    }
+    withToken(ex, this::proceed);
+  }
+
+  /** Runs {@code next} with a usable token: now, or on this event loop once the renewal completes. */
+  private void withToken(Exchange ex, BiConsumer<Exchange, TokenState> next) {
     TokenState token = route.tokens().current();
     if (token != null) {
-      proceed(ex, token);
+      next.accept(ex, token);
       return;
     }
     route.tokens()
@@ -182,7 +202,7 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
                     Throwable cause = error instanceof CompletionException ? error.getCause() : error;
                     tokenUnavailable(ex, cause);
                   } else {
-                    proceed(ex, state);
+                    next.accept(ex, state);
                   }
                 }));
   }
@@ -202,6 +222,7 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
   }
 
   private void proceed(Exchange ex, TokenState token) {
+    ex.token = token;
     RelayRoute.Outbound outbound = route.outbound(ex.request, token);
     ex.replacementBody = outbound.replacementBody();
     if (origin != null && origin.isActive()) {
@@ -230,6 +251,14 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
 
   private void send(Exchange ex, HttpRequest head) {
     origin.write(head).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+    if (ex.replayed) {
+      // The whole body was kept: send it again as it went the first time, then wait for the answer.
+      for (HttpContent content : ex.kept) {
+        origin.write(content).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+      }
+      ex.kept.clear();
+      ex.keptBytes = 0;
+    }
     ex.headSent = true;
     drain(); // forwards the body queued meanwhile, flushes the origin, reads on
     if (origin != null) {
@@ -242,12 +271,14 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
     boolean last = content instanceof LastHttpContent;
     if (ex.local || origin == null) {
       content.release();
-    } else if (last && ex.replacementBody != null) {
-      content.release();
-      origin.write(new DefaultLastHttpContent(Unpooled.wrappedBuffer(ex.replacementBody)))
-          .addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
     } else {
-      origin.write(content).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+      HttpContent out = content;
+      if (last && ex.replacementBody != null) {
+        content.release();
+        out = new DefaultLastHttpContent(Unpooled.wrappedBuffer(ex.replacementBody));
+      }
+      keep(ex, out);
+      origin.write(out).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
     }
     if (last) {
       ex.requestDone = true;
@@ -255,6 +286,59 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
         finish(ex);
       }
     }
+  }
+
+  /**
+   * Keeps a copy of {@code content} for a replay while the body stays within the limit. The copy shares
+   * the buffer (a retained duplicate, no bytes copied); past the limit everything kept is released.
+   */
+  private void keep(Exchange ex, HttpContent content) {
+    if (ex.kept == null || ex.replayed) {
+      return;
+    }
+    int size = content.content().readableBytes();
+    if (ex.keptBytes + size > route.replayLimit()) {
+      releaseKept(ex);
+      return;
+    }
+    ex.keptBytes += size;
+    ex.kept.add(content.retainedDuplicate());
+  }
+
+  private static void releaseKept(Exchange ex) {
+    if (ex.kept != null) {
+      for (HttpContent c : ex.kept) {
+        c.release();
+      }
+      ex.kept = null;
+    }
+  }
+
+  /**
+   * A 401 is replayed once, when the whole request was kept and the token can be renewed: the upstream
+   * rejected a token the relay thought valid (revoked, or expired early), which a renewal fixes. A
+   * {@code WWW-Authenticate} naming another error than {@code invalid_token} is passed through.
+   */
+  private boolean replayable(Exchange ex, HttpResponse response) {
+    if (ex.kept == null || ex.replayed || !ex.requestDone || ex.token == null) {
+      return false;
+    }
+    String challenge = response.headers().get(HttpHeaderNames.WWW_AUTHENTICATE);
+    return challenge == null || !challenge.contains("error=") || challenge.contains("invalid_token");
+  }
+
+  /** Called once the upstream's 401 has been read through: renew the token and send the request again. */
+  private void replay(Exchange ex) {
+    ex.swallowing = false;
+    ex.replayed = true;
+    ex.headSent = false;
+    ex.responseStarted = false;
+    ex.closeDelimited = false;
+    if (!ex.originReusable) {
+      closeOrigin();
+    }
+    route.tokens().invalidate(ex.token);
+    withToken(ex, this::proceed);
   }
 
   // ---- the origin side, called by OriginHandler on this channel's event loop ----
@@ -275,6 +359,14 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
       // 100 Continue was already sent to the caller by HttpServerExpectContinueHandler; other 1xx are
       // informational and optional. Swallow them, and the empty end the decoder gives each.
       ex.inInformational = true;
+      origin.read();
+      return;
+    }
+    if (status == 401 && replayable(ex, response)) {
+      ex.swallowing = true;
+      ex.originReusable = HttpUtil.isKeepAlive(response)
+          && (response.headers().contains(HttpHeaderNames.CONTENT_LENGTH)
+              || HttpUtil.isTransferEncodingChunked(response));
       origin.read();
       return;
     }
@@ -308,6 +400,15 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
   void responseContent(HttpContent content) {
     Exchange ex = exchange;
     boolean last = content instanceof LastHttpContent;
+    if (ex != null && ex.swallowing) {
+      content.release();
+      if (last) {
+        replay(ex);
+      } else if (origin != null) {
+        origin.read();
+      }
+      return;
+    }
     if (ex == null || !ex.responseStarted) {
       if (ex != null && ex.inInformational && last) {
         ex.inInformational = false;
@@ -361,6 +462,11 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
     }
     if (!ex.headSent) {
       return; // a fresh connection is being made for this exchange
+    }
+    if (ex.swallowing) {
+      ex.originReusable = false;
+      replay(ex); // the 401 ended with the connection
+      return;
     }
     if (!ex.responseStarted) {
       respond(ex, HttpResponseStatus.BAD_GATEWAY, "upstream_closed", "the upstream closed the connection without a response", null);
@@ -438,6 +544,7 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     exchange = null;
+    releaseKept(ex);
     if (log.isDebugEnabled()) {
       String uri = ex.request.uri();
       int q = uri.indexOf('?');
@@ -465,6 +572,9 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
   private void abort(String why) {
     log.debug("closing the caller connection: {}", why);
     closing = true;
+    if (exchange != null) {
+      releaseKept(exchange);
+    }
     releaseQueue();
     closeOrigin();
     ctx.close();
@@ -506,6 +616,9 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     closing = true;
+    if (exchange != null) {
+      releaseKept(exchange);
+    }
     exchange = null;
     releaseQueue();
     closeOrigin();

@@ -53,11 +53,14 @@ public final class RelayRoute {
   /** Decoded names of query parameters the relay sets: the caller's values of these are dropped. */
   private final Set<String> replacedParameters;
   private final boolean injectDefaultAuthorization;
+  private final int replayLimit;
 
   /**
    * @param authstring the {@code ${AUTHSTRING}} value, or {@code null}
+   * @param replayLimit the largest request body kept for a replay after a 401; 0 for no replay
    */
-  public RelayRoute(RelaySpec spec, TokenSource tokens, byte[] authstring) {
+  public RelayRoute(RelaySpec spec, TokenSource tokens, byte[] authstring, int replayLimit) {
+    this.replayLimit = tokens.renewable() ? replayLimit : 0;
     URI url = spec.url();
     this.spec = spec;
     this.tokens = tokens;
@@ -91,6 +94,11 @@ public final class RelayRoute {
 
   TokenSource tokens() {
     return tokens;
+  }
+
+  /** The largest request body kept for a replay after a 401 from the upstream; 0: no replay. */
+  int replayLimit() {
+    return replayLimit;
   }
 
   /** The method callers must use, or {@code null} when any is accepted. */

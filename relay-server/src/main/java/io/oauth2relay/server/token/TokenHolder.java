@@ -142,6 +142,12 @@ public final class TokenHolder implements TokenSource {
    * that has replaced it meanwhile is left alone, so a burst of 401s for one stale token causes one renewal.
    * The caller then asks {@link #obtain()} for the replacement.
    */
+  @Override
+  public boolean renewable() {
+    return true;
+  }
+
+  @Override
   public void invalidate(TokenState used) {
     if (used == state && !used.isRejected()) {
       used.markRejected();

@@ -14,6 +14,14 @@ public interface TokenSource extends AutoCloseable {
    */
   CompletableFuture<TokenState> obtain();
 
+  /** Whether a rejected token can be replaced by a renewal (a fixed token cannot: no replay then). */
+  default boolean renewable() {
+    return false;
+  }
+
+  /** The upstream answered 401 to {@code used}: stop injecting exactly that token. */
+  default void invalidate(TokenState used) {}
+
   /** Zeroes every token held. */
   @Override
   void close();

@@ -223,6 +223,59 @@ class SeedDialectIT {
   }
 
   @Test
+  void a401ForARevokedTokenRenewsItAndReplaysTheRequestOnce() throws Exception {
+    startRelay("*");
+    assertThat(get("/warm-up").statusCode()).isEqualTo(200);
+    third.revokeAccessTokens();
+    byte[] body = new byte[10_000];
+    new Random(7).nextBytes(body);
+
+    HttpResponse<String> r =
+        http.send(
+            HttpRequest.newBuilder(URI.create(relayUrl + "/orders")).POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(),
+            HttpResponse.BodyHandlers.ofString());
+
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(json(r).get("bodySha256").asText()).isEqualTo(SeedDialectThirdParty.sha256(body));
+    assertThat(third.rejectedApiCalls.get()).isEqualTo(1);
+    assertThat(third.refreshes.get()).isEqualTo(1);
+  }
+
+  @Test
+  void aBodyLargerThanTheReplayLimitIsNotReplayedAndThe401GoesBack() throws Exception {
+    startRelay("*");
+    assertThat(get("/warm-up").statusCode()).isEqualTo(200);
+    third.revokeAccessTokens();
+
+    HttpResponse<String> r =
+        http.send(
+            HttpRequest.newBuilder(URI.create(relayUrl + "/upload"))
+                .POST(HttpRequest.BodyPublishers.ofByteArray(new byte[64 * 1024 + 1]))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+
+    assertThat(r.statusCode()).isEqualTo(401);
+    assertThat(r.headers().firstValue("WWW-Authenticate")).hasValueSatisfying(v -> assertThat(v).contains("invalid_token"));
+    assertThat(third.rejectedApiCalls.get()).isEqualTo(1);
+  }
+
+  @Test
+  void manyRequestsRejectedWithOneStaleTokenCauseOneRenewal() throws Exception {
+    startRelay("*");
+    assertThat(get("/warm-up").statusCode()).isEqualTo(200);
+    third.revokeAccessTokens();
+
+    List<CompletableFuture<HttpResponse<String>>> all = new ArrayList<>();
+    for (int i = 0; i < 50; i++) {
+      all.add(http.sendAsync(HttpRequest.newBuilder(URI.create(relayUrl + "/r/" + i)).build(), HttpResponse.BodyHandlers.ofString()));
+    }
+    CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).join();
+
+    assertThat(all).allSatisfy(f -> assertThat(f.join().statusCode()).isEqualTo(200));
+    assertThat(third.refreshes.get() + third.logins.get()).isEqualTo(2); // the first login and one renewal
+  }
+
+  @Test
   void aFixedRelayMethodAnswersOtherMethodsWith405AndAllow() throws Exception {
     startRelay("GET");
 

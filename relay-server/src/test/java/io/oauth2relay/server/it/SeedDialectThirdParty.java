@@ -72,6 +72,11 @@ final class SeedDialectThirdParty implements AutoCloseable {
     server.start();
   }
 
+  /** Revokes every access token issued so far: the API answers 401 to them from now on. */
+  void revokeAccessTokens() {
+    accessExpiry.clear();
+  }
+
   String url() {
     return (server instanceof HttpsServer ? "https" : "http") + "://127.0.0.1:" + server.getAddress().getPort();
   }
