@@ -5,13 +5,19 @@ import static java.util.Objects.requireNonNull;
 import io.oauth2relay.secrets.spi.Secret;
 import io.oauth2relay.secrets.spi.SecretException;
 import io.oauth2relay.secrets.spi.SecretProvider;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
 import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CoderResult;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.Deque;
+import java.util.IdentityHashMap;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.core.SdkBytes;
@@ -61,8 +67,9 @@ import software.amazon.awssdk.services.secretsmanager.model.ResourceNotFoundExce
  * version, a missing JSON key, a value that is not JSON when a key is given, access denied, and a backend
  * that cannot be reached. The message starts with the reference (so it names the secret and the key) and
  * ends with the failure class (for example {@code ResourceNotFoundException, HTTP 400}); it never contains
- * the value. SDK exceptions are attached as the cause: they describe an error response or a request that
- * never got one, and neither carries a secret value.
+ * the value. The SDK's exception is attached as the cause when it describes an error response or a request
+ * that got no response (connection refused, timeout, TLS, no credentials); when it comes from a response
+ * the SDK could not parse, it is withheld, because the SDK's parser quotes the text it choked on.
  *
  * <h2>Threads</h2>
  *
@@ -97,7 +104,8 @@ public final class AwsSecretsManagerProvider implements SecretProvider {
             throw new IllegalStateException("aws-sm provider closed");
         }
         final SecretReference ref = SecretReference.parse(reference);
-        final GetSecretValueRequest.Builder request = GetSecretValueRequest.builder().secretId(ref.secretId());
+        final GetSecretValueRequest.Builder request =
+                GetSecretValueRequest.builder().secretId(ref.secretId());
         if (ref.versionStage() != null) {
             request.versionStage(ref.versionStage());
         }
@@ -218,7 +226,49 @@ public final class AwsSecretsManagerProvider implements SecretProvider {
     }
 
     private static SecretException failure(SecretReference ref, String what, SdkException e) {
-        return new SecretException(ref + ": " + what + " (" + failureClass(e) + ")", e);
+        final String message = ref + ": " + what + " (" + failureClass(e) + ")";
+        if (carriesNoResponseBody(e)) {
+            return new SecretException(message, e);
+        }
+        // The SDK quotes what it could not parse: "Unable to unmarshall response (... Unrecognized token
+        // 'the value' ...)". Such an exception stays out of the message and out of the cause chain.
+        return new SecretException(message + "; details withheld, the SDK's message may quote the response");
+    }
+
+    /**
+     * Whether {@code e}, its causes and its suppressed exceptions (the SDK attaches one per failed attempt)
+     * are all either SDK exceptions or the JDK's own I/O exceptions (refused connection, unknown host,
+     * timeout, TLS): these describe an error response or a request that got none, never a response body.
+     * Anything else, such as the JSON parser's exceptions, may quote the body, which may hold the value.
+     */
+    static boolean carriesNoResponseBody(Throwable e) {
+        final Set<Throwable> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        final Deque<Throwable> todo = new ArrayDeque<>();
+        todo.push(e);
+        while (!todo.isEmpty()) {
+            final Throwable t = todo.pop();
+            if (!seen.add(t)) {
+                continue;
+            }
+            if (seen.size() > 64 || !isSafeKind(t)) {
+                return false;
+            }
+            if (t.getCause() != null) {
+                todo.push(t.getCause());
+            }
+            for (Throwable suppressed : t.getSuppressed()) {
+                todo.push(suppressed);
+            }
+        }
+        return true;
+    }
+
+    private static boolean isSafeKind(Throwable t) {
+        final String name = t.getClass().getName();
+        if (t instanceof SdkException) {
+            return name.startsWith("software.amazon.awssdk.") && !name.contains(".thirdparty.");
+        }
+        return t instanceof IOException && (name.startsWith("java.") || name.startsWith("javax."));
     }
 
     // "ResourceNotFoundException, HTTP 400, request id ..." or "SdkClientException <- ConnectException".

@@ -76,8 +76,8 @@ public final class AwsSecretsManagerProviderFactory implements SecretProviderFac
         requireNonNull(config, "config");
         for (Map.Entry<String, String> entry : config.entrySet()) {
             if (!KEYS.contains(entry.getKey())) {
-                throw new IllegalArgumentException(
-                        NAME + ": unknown setting " + entry.getKey() + " (expected: region, endpoint, profile)");
+                throw new IllegalArgumentException(NAME + ": unknown setting " + entry.getKey()
+                        + " (expected: region, endpoint, profile)");
             }
             if (entry.getValue() == null) {
                 throw new IllegalArgumentException(NAME + "." + entry.getKey() + ": missing value");

@@ -8,7 +8,8 @@ import java.util.Arrays;
  * <p>Written by hand, rather than with a JSON library, for two reasons: the module stays free of a JSON
  * dependency, and no value is ever turned into a {@code String}: the selected value is decoded straight
  * into a {@code char[]} of the right size (a first pass measures it), and the other values are checked
- * and skipped without being copied at all. Only field names become {@code String}s, to be compared with the wanted key.
+ * and skipped without being copied at all. Only field names become {@code String}s, to be compared with
+ * the wanted key.
  *
  * <p>The whole text is checked against RFC 8259, so a truncated or garbled document is reported as not
  * JSON rather than half-read. Failures are reported as a {@link Failure} kind, never with a position or an

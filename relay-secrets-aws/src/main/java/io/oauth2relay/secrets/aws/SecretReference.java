@@ -65,7 +65,8 @@ final class SecretReference {
             } else if (version.startsWith(VERSION_ID)) {
                 versionId = version.substring(VERSION_ID.length());
             } else {
-                throw malformed(text, "unknown version selector (expected: ?versionStage=STAGE or ?versionId=ID)");
+                throw malformed(text,
+                        "unknown version selector (expected: ?versionStage=STAGE or ?versionId=ID)");
             }
             final String value = versionStage != null ? versionStage : versionId;
             if (value.isEmpty() || value.indexOf('&') >= 0 || value.indexOf('=') >= 0) {

@@ -93,12 +93,25 @@ class AwsSecretsManagerProviderErrorResponsesTest {
     }
 
     @Test
-    void aGarbledSuccessfulResponseNeverLeaksItsValue() {
+    void aTruncatedSuccessfulResponseNeverLeaksItsValue() {
         reply.set(new Reply(200, null, "{\"Name\":\"prod/db\",\"SecretString\":\"{\\\"password\\\":\\\"" + CANARY));
 
         assertThatThrownBy(() -> provider.resolve("prod/db#password"))
                 .isInstanceOf(SecretException.class)
-                .hasMessageStartingWith("prod/db#password: ")
+                .hasMessageStartingWith("prod/db#password: request to AWS Secrets Manager failed (SdkClientException")
+                .satisfies(e -> assertThat(fullText(e)).doesNotContain(CANARY));
+    }
+
+    @Test
+    void aGarbledSuccessfulResponseIsNotAttachedBecauseTheSdkQuotesIt() {
+        // The SDK's parser says "Unrecognized token '<the value>'": the provider must drop that message.
+        reply.set(new Reply(200, null, "{\"Name\":\"prod/db\",\"SecretString\":" + CANARY + "}"));
+
+        assertThatThrownBy(() -> provider.resolve("prod/db"))
+                .isInstanceOf(SecretException.class)
+                .hasMessageStartingWith("prod/db: request to AWS Secrets Manager failed (SdkClientException")
+                .hasMessageEndingWith("; details withheld, the SDK's message may quote the response")
+                .hasNoCause()
                 .satisfies(e -> assertThat(fullText(e)).doesNotContain(CANARY));
     }
 

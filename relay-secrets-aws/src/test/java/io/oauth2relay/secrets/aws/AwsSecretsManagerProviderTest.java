@@ -25,6 +25,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.SdkBytes;
+import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.secretsmanager.SecretsManagerClient;
@@ -231,7 +232,8 @@ class AwsSecretsManagerProviderTest {
             assertThatThrownBy(() -> unreachable.resolve("prod/db#password"))
                     .isInstanceOf(SecretException.class)
                     .hasMessageStartingWith("prod/db#password: request to AWS Secrets Manager failed (SdkClientException")
-                    .hasMessageContaining("ConnectException");
+                    .hasMessageContaining("ConnectException")
+                    .hasCauseInstanceOf(SdkClientException.class);
         }
     }
 
