@@ -385,27 +385,37 @@ final class VaultProvider implements SecretProvider {
         if (status > 0) {
             return new SecretException(prefix + "unexpected answer from Vault (HTTP " + status + ")");
         }
-        final Throwable root = rootCause(e);
-        if (root instanceof InterruptedException) {
+        final Throwable cause = underlying(e);
+        if (cause instanceof InterruptedException) {
             Thread.currentThread().interrupt();
             return new SecretException(prefix + "interrupted");
         }
-        if (root instanceof IOException) {
-            return new SecretException(prefix + "Vault unreachable (" + root.getClass().getSimpleName() + ")", root);
+        if (cause instanceof IOException) {
+            return new SecretException(prefix + "Vault unreachable (" + cause.getClass().getSimpleName() + ")", cause);
         }
         return new SecretException(prefix + "Vault " + (operation == null ? "request" : operation)
-                + " failed (" + root.getClass().getSimpleName() + ")");
+                + " failed (" + cause.getClass().getSimpleName() + ")");
     }
 
     private static String describe(VaultException e) {
-        return e.getHttpStatusCode() > 0 ? "HTTP " + e.getHttpStatusCode() : rootCause(e).getClass().getSimpleName();
+        return e.getHttpStatusCode() > 0 ? "HTTP " + e.getHttpStatusCode() : underlying(e).getClass().getSimpleName();
     }
 
-    private static Throwable rootCause(Throwable e) {
-        Throwable root = e;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
+    /**
+     * Returns the first I/O or interruption in the cause chain (the outermost one is the most telling: the
+     * JDK client reports a refused connection as a ConnectException caused by a ClosedChannelException),
+     * or else the root cause.
+     */
+    private static Throwable underlying(Throwable e) {
+        Throwable current = e;
+        while (true) {
+            if (current instanceof IOException || current instanceof InterruptedException) {
+                return current;
+            }
+            if (current.getCause() == null || current.getCause() == current) {
+                return current;
+            }
+            current = current.getCause();
         }
-        return root;
     }
 }
