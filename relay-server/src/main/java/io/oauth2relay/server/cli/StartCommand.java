@@ -25,7 +25,14 @@ final class StartCommand implements Callable<Integer> {
     Logger log = LoggerFactory.getLogger(StartCommand.class);
     log.info("oauth2relay {} starting with {} ({} environment variables resolved)",
         Main.version(), c.source(), c.variables().size());
-    Relay relay = new Relay(c, Clock.systemUTC());
+    Relay relay;
+    try {
+      relay = new Relay(c, Clock.systemUTC());
+    } catch (IllegalArgumentException e) {
+      // A key or certificate file that exists but cannot be used: a config problem, named without content.
+      System.err.println("oauth2relay: config error: " + c.source() + ": " + e.getMessage());
+      return Main.BAD_CONFIG;
+    }
     try {
       relay.start();
     } catch (Exception e) {

@@ -48,13 +48,37 @@ public final class ConfigLoader {
   private static final Set<String> LOGIN =
       Set.of(
           "user", "password", "authstring", "refreshtoken", "method", "data", "url", "headers",
-          "parameters");
+          "parameters", "grant", "tokenUrl", "issuer", "clientId", "clientSecret", "clientAuth", "scope",
+          "audience", "resource", "extra", "assertion", "subjectToken", "subjectTokenType", "actorToken",
+          "actorTokenType", "requestedTokenType", "privateKey", "keyId", "certificate");
+  /** Seed-style fields that a {@code grant} login sets itself. */
+  private static final Set<String> SEED_CALL_FIELDS = Set.of("url", "method", "data");
+  /** Standard-grant fields that mean nothing in a seed-style login. */
+  private static final Set<String> GRANT_FIELDS =
+      Set.of(
+          "tokenUrl", "issuer", "clientId", "clientSecret", "clientAuth", "scope", "audience", "resource",
+          "extra", "assertion", "subjectToken", "subjectTokenType", "actorToken", "actorTokenType",
+          "requestedTokenType", "privateKey", "keyId", "certificate");
   private static final Set<String> REFRESH =
       Set.of("token", "method", "data", "url", "headers", "parameters");
   private static final Set<String> RELAY =
       Set.of("url", "method", "type", "fixedtoken", "data", "parameters", "headers");
   private static final Set<String> MAPPING =
       Set.of("AccessToken", "ExpiresIn", "ExpiresAt", "TokenType", "RefreshToken");
+
+  static final String JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+  static final String TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
+  private static final String ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token";
+  /** Accepted {@code login.grant} values, short names included, to the {@code grant_type} sent. */
+  private static final Map<String, String> GRANTS =
+      Map.of(
+          "client_credentials", "client_credentials",
+          "password", "password",
+          "refresh_token", "refresh_token",
+          JWT_BEARER, JWT_BEARER,
+          "jwt-bearer", JWT_BEARER,
+          TOKEN_EXCHANGE, TOKEN_EXCHANGE,
+          "token-exchange", TOKEN_EXCHANGE);
 
   private final Function<String, String> env;
 
@@ -148,11 +172,21 @@ public final class ConfigLoader {
       Template password = r.template(loginNode, "password", "login.password");
       Template authstring = r.template(loginNode, "authstring", "login.authstring");
       Template loginRefresh = r.template(loginNode, "refreshtoken", "login.refreshtoken");
-      if (!fixed || loginNode.has("url")) {
+      Template startRefresh = loginRefresh.isEmpty() ? initialRefresh : loginRefresh;
+      if (loginNode.has("grant")) {
+        TokenCall call = r.grantCall(loginNode, user, password, startRefresh);
+        login = new LoginSpec(call, user, password, authstring, startRefresh);
+        if (refresh == null && call != null) {
+          refresh = r.refreshGrantCall(call);
+        }
+      } else if (!fixed || loginNode.has("url")) {
+        for (String f : GRANT_FIELDS) {
+          if (loginNode.has(f)) {
+            problems.add("login." + f, "only used with login.grant (expected a \"grant\" or no " + f + ")");
+          }
+        }
         TokenCall call = r.call(loginNode, "login", "GET");
-        login =
-            new LoginSpec(
-                call, user, password, authstring, loginRefresh.isEmpty() ? initialRefresh : loginRefresh);
+        login = new LoginSpec(call, user, password, authstring, startRefresh);
       }
     }
     if (login != null) {
@@ -378,14 +412,14 @@ public final class ConfigLoader {
           body = new TokenCall.Body(template(node, "data", section + ".data"), Map.of(), json);
         }
       }
-      ResponseMapping mapping = mapping(node, section + ".parameters");
-      return new TokenCall(method, url, headers, body, mapping);
+      ResponseMapping mapping = mapping(node, section + ".parameters", ResponseMapping.SEED);
+      return new TokenCall(method, url, headers, body, mapping, null, null);
     }
 
-    ResponseMapping mapping(JsonNode node, String field) {
+    ResponseMapping mapping(JsonNode node, String field, ResponseMapping dflt) {
       JsonNode p = node.get("parameters");
       if (p == null || p.isNull()) {
-        return ResponseMapping.SEED;
+        return dflt;
       }
       if (!p.isObject()) {
         problems.add(field, "expected an object mapping AccessToken, ExpiresIn, ExpiresAt, TokenType, RefreshToken");
@@ -394,21 +428,21 @@ public final class ConfigLoader {
       unknownFields(p, field + ".", MAPPING);
       ResponseMapping m =
           new ResponseMapping(
-              mapped(p, "AccessToken", field),
-              mapped(p, "ExpiresIn", field),
-              mapped(p, "ExpiresAt", field),
-              mapped(p, "TokenType", field),
-              mapped(p, "RefreshToken", field));
+              mapped(p, "AccessToken", field, dflt.accessToken()),
+              mapped(p, "ExpiresIn", field, dflt.expiresIn()),
+              mapped(p, "ExpiresAt", field, dflt.expiresAt()),
+              mapped(p, "TokenType", field, dflt.tokenType()),
+              mapped(p, "RefreshToken", field, dflt.refreshToken()));
       if (m.accessToken().isEmpty()) {
         problems.add(field + ".AccessToken", "expected the name of the response field holding the access token");
       }
       return m;
     }
 
-    private String mapped(JsonNode p, String name, String field) {
+    private String mapped(JsonNode p, String name, String field, String dflt) {
       JsonNode n = p.get(name);
       if (n == null) {
-        return name; // the seed's mapping names each value after itself
+        return dflt;
       }
       if (!n.isTextual()) {
         problems.add(field + "." + name, "expected a response field name (a string)");
@@ -445,6 +479,135 @@ public final class ConfigLoader {
         problems.add("relay.url", "expected no query string (put fixed query values in relay.parameters)");
       }
       return new RelaySpec(url, method, contentType, fixed, data, parameters, headers);
+    }
+
+    /**
+     * A standard RFC 6749 token request: POST to {@code tokenUrl} (or the endpoint the issuer's metadata
+     * names), form-encoded, with the grant's fields and client authentication added at call time.
+     */
+    TokenCall grantCall(JsonNode node, Template user, Template password, Template startRefresh) {
+      for (String f : SEED_CALL_FIELDS) {
+        if (node.has(f)) {
+          problems.add("login." + f, "not used with login.grant (expected tokenUrl or issuer; the grant sets method and body)");
+        }
+      }
+      String grant = text(node, "grant", "login.grant", "").trim();
+      Map<String, Template> fields = new LinkedHashMap<>();
+      fields.put("grant_type", Template.literal(GRANTS.getOrDefault(grant, grant)));
+      switch (GRANTS.getOrDefault(grant, "")) {
+        case "client_credentials" -> {}
+        case "password" -> {
+          require(user, "login.user", "the resource owner's user name");
+          require(password, "login.password", "the resource owner's password");
+          fields.put("username", user);
+          fields.put("password", password);
+        }
+        case "refresh_token" -> {
+          require(startRefresh, "login.refreshtoken", "the refresh token to start from");
+          fields.put("refresh_token", Template.parse("${REFRESHTOKEN}", "login.grant", env, problems, resolved));
+        }
+        case JWT_BEARER -> {
+          Template assertion = template(node, "assertion", "login.assertion");
+          require(assertion, "login.assertion", "the JWT assertion (RFC 7523)");
+          fields.put("assertion", assertion);
+        }
+        case TOKEN_EXCHANGE -> {
+          Template subject = template(node, "subjectToken", "login.subjectToken");
+          require(subject, "login.subjectToken", "the token to exchange (RFC 8693)");
+          fields.put("subject_token", subject);
+          Template type = template(node, "subjectTokenType", "login.subjectTokenType");
+          fields.put("subject_token_type", type.isEmpty() ? Template.literal(ACCESS_TOKEN_TYPE) : type);
+          putIfSet(fields, "actor_token", template(node, "actorToken", "login.actorToken"));
+          putIfSet(fields, "actor_token_type", template(node, "actorTokenType", "login.actorTokenType"));
+          putIfSet(fields, "requested_token_type", template(node, "requestedTokenType", "login.requestedTokenType"));
+        }
+        default -> problems.add(
+            "login.grant",
+            "expected client_credentials, password, refresh_token, " + JWT_BEARER + " or " + TOKEN_EXCHANGE);
+      }
+      putIfSet(fields, "scope", template(node, "scope", "login.scope"));
+      putIfSet(fields, "audience", template(node, "audience", "login.audience"));
+      putIfSet(fields, "resource", template(node, "resource", "login.resource"));
+      for (Map.Entry<String, Template> e : templates(node, "extra", "login.extra", false).entrySet()) {
+        fields.putIfAbsent(e.getKey(), e.getValue());
+      }
+      URI tokenUrl = url(node, "tokenUrl", "login.tokenUrl", false);
+      URI issuer = url(node, "issuer", "login.issuer", false);
+      if (!node.has("tokenUrl") && !node.has("issuer")) {
+        problems.add("login.tokenUrl", "missing (expected the token endpoint URL, or login.issuer for discovery)");
+      } else if (node.has("tokenUrl") && node.has("issuer")) {
+        problems.add("login.issuer", "expected either login.tokenUrl or login.issuer, not both");
+      }
+      ClientAuth auth = clientAuth(node);
+      Map<String, Template> headers = templates(node, "headers", "login.headers", true);
+      TokenCall.Body body = new TokenCall.Body(Template.empty(), fields, false);
+      return new TokenCall(
+          "POST", tokenUrl, headers, body, mapping(node, "login.parameters", TokenCall.RFC6749), auth, issuer);
+    }
+
+    /** The refresh_token grant at the same endpoint, with the same client authentication (RFC 6749 §6). */
+    TokenCall refreshGrantCall(TokenCall login) {
+      Map<String, Template> fields = new LinkedHashMap<>();
+      fields.put("grant_type", Template.literal("refresh_token"));
+      fields.put("refresh_token", Template.parse("${REFRESHTOKEN}", "login.grant", env, problems, resolved));
+      return new TokenCall(
+          "POST",
+          login.url(),
+          login.headers(),
+          new TokenCall.Body(Template.empty(), fields, false),
+          login.mapping(),
+          login.clientAuth(),
+          login.issuer());
+    }
+
+    private ClientAuth clientAuth(JsonNode node) {
+      String id = text(node, "clientAuth", "login.clientAuth", "client_secret_basic").trim();
+      ClientAuth.Method method = ClientAuth.Method.byId(id);
+      if (method == null) {
+        problems.add("login.clientAuth", "expected client_secret_basic, client_secret_post, private_key_jwt, tls_client_auth or none");
+        method = ClientAuth.Method.NONE;
+      }
+      Template clientId = template(node, "clientId", "login.clientId");
+      Template clientSecret = template(node, "clientSecret", "login.clientSecret");
+      if (clientId.isEmpty() && method != ClientAuth.Method.NONE) {
+        problems.add("login.clientId", "missing (expected the client identifier for " + method.id() + ")");
+      }
+      if ((method == ClientAuth.Method.CLIENT_SECRET_BASIC || method == ClientAuth.Method.CLIENT_SECRET_POST)
+          && clientSecret.isEmpty()) {
+        problems.add("login.clientSecret", "missing (expected the client secret for " + method.id() + ")");
+      }
+      Path key = file(node, "privateKey", "login.privateKey", method == ClientAuth.Method.PRIVATE_KEY_JWT
+          || method == ClientAuth.Method.TLS_CLIENT_AUTH);
+      Path certificate = file(node, "certificate", "login.certificate", method == ClientAuth.Method.TLS_CLIENT_AUTH);
+      String keyId = text(node, "keyId", "login.keyId", "").trim();
+      return new ClientAuth(method, clientId, clientSecret, key, keyId.isEmpty() ? null : keyId, certificate);
+    }
+
+    private Path file(JsonNode node, String name, String field, boolean required) {
+      String text = text(node, name, field, "").trim();
+      if (text.isEmpty()) {
+        if (required) {
+          problems.add(field, "missing (expected the path of a PEM file)");
+        }
+        return null;
+      }
+      Path path = Path.of(text);
+      if (!Files.isReadable(path)) {
+        problems.add(field, "cannot read the file (expected a readable PEM file)");
+      }
+      return path;
+    }
+
+    private void require(Template t, String field, String what) {
+      if (t.isEmpty()) {
+        problems.add(field, "missing (expected " + what + ")");
+      }
+    }
+
+    private static void putIfSet(Map<String, Template> fields, String name, Template t) {
+      if (!t.isEmpty()) {
+        fields.put(name, t);
+      }
     }
 
     TokenPolicy policy(JsonNode node) {

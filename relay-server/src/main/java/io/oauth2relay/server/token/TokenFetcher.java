@@ -1,5 +1,7 @@
 package io.oauth2relay.server.token;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.oauth2relay.server.config.ClientAuth;
 import io.oauth2relay.server.config.FormEncoding;
 import io.oauth2relay.server.config.LoginSpec;
 import io.oauth2relay.server.config.Template;
@@ -22,6 +24,7 @@ import java.util.Base64;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,6 +38,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class TokenFetcher implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(TokenFetcher.class);
+  private static final ObjectMapper METADATA = new ObjectMapper();
 
   /** Headers java.net.http sets itself and refuses from callers. */
   private static final Set<String> RESTRICTED =
@@ -48,10 +52,15 @@ public final class TokenFetcher implements AutoCloseable {
   private final HttpClient http;
   private final byte[] authstring;
   private final byte[] initialRefreshToken;
+  /** Signs private_key_jwt assertions, or {@code null}. */
+  private final ClientAssertions assertions;
+  /** Token endpoints found through issuer metadata (RFC 8414 / OpenID discovery), by issuer. */
+  private final Map<URI, URI> discovered = new ConcurrentHashMap<>();
 
   /**
    * @param login the login call and credentials
    * @param refresh the refresh call, or {@code null} when every renewal is a login
+   * @throws IllegalArgumentException when a key or certificate file for client authentication is unusable
    */
   public TokenFetcher(
       LoginSpec login, TokenCall refresh, TokenPolicy policy, Clock clock, Duration timeout) {
@@ -60,11 +69,21 @@ public final class TokenFetcher implements AutoCloseable {
     this.policy = policy;
     this.clock = clock;
     this.timeout = timeout;
-    this.http =
-        HttpClient.newBuilder()
-            .connectTimeout(timeout)
-            .followRedirects(HttpClient.Redirect.NEVER)
-            .build();
+    ClientAuth auth = login.call().clientAuth();
+    HttpClient.Builder client =
+        HttpClient.newBuilder().connectTimeout(timeout).followRedirects(HttpClient.Redirect.NEVER);
+    try {
+      if (auth != null && auth.method() == ClientAuth.Method.TLS_CLIENT_AUTH) {
+        client.sslContext(PemFiles.clientTls(auth.certificate(), auth.privateKey()));
+      }
+      this.assertions =
+          auth != null && auth.method() == ClientAuth.Method.PRIVATE_KEY_JWT
+              ? new ClientAssertions(PemFiles.privateKey(auth.privateKey()), auth.keyId(), clock)
+              : null;
+    } catch (TokenFetchException e) {
+      throw new IllegalArgumentException("login: " + e.getMessage());
+    }
+    this.http = client.build();
     this.authstring = authstring(login);
     byte[] initial = login.initialRefreshToken().render(TemplateValues.NONE);
     this.initialRefreshToken = initial.length == 0 ? null : initial;
@@ -132,7 +151,8 @@ public final class TokenFetcher implements AutoCloseable {
               case REFRESHTOKEN -> refreshToken;
               default -> current == null ? null : current.values(TemplateValues.NONE).value(p);
             };
-    HttpRequest.Builder request = HttpRequest.newBuilder(call.url()).timeout(timeout);
+    URI endpoint = endpoint(what, call);
+    HttpRequest.Builder request = HttpRequest.newBuilder(endpoint).timeout(timeout);
     boolean hasContentType = false;
     for (Map.Entry<String, Template> h : call.headers().entrySet()) {
       if (RESTRICTED.contains(h.getKey().toLowerCase(Locale.ROOT))) {
@@ -144,7 +164,7 @@ public final class TokenFetcher implements AutoCloseable {
       request.header(h.getKey(), new String(value, StandardCharsets.UTF_8));
       Arrays.fill(value, (byte) 0);
     }
-    byte[] body = body(call.body(), values);
+    byte[] body = authenticate(call.clientAuth(), endpoint, request, body(call.body(), values));
     if (body.length > 0 && !hasContentType) {
       request.header("Content-Type", contentType(call.body(), body));
     }
@@ -178,7 +198,7 @@ public final class TokenFetcher implements AutoCloseable {
           "{}: {} {} answered {} in {} ms",
           what,
           call.method(),
-          redacted(call.url()),
+          redacted(endpoint),
           response.statusCode(),
           (System.nanoTime() - started) / 1_000_000);
       int status = response.statusCode();
@@ -296,6 +316,126 @@ public final class TokenFetcher implements AutoCloseable {
         source,
         refreshToken == null || refreshToken.length == 0 ? "none" : "****");
     return new TokenState(r.accessToken, refreshToken, r.tokenType, now, expiresAt, expiresAt - margin);
+  }
+
+  /**
+   * Adds standard client authentication (RFC 6749 §2.3.1, RFC 7523, RFC 8705) to a request and returns
+   * the body with any client fields appended. Takes ownership of {@code body} (zeroes it when replaced).
+   */
+  private byte[] authenticate(ClientAuth auth, URI endpoint, HttpRequest.Builder request, byte[] body)
+      throws TokenFetchException {
+    if (auth == null) {
+      return body;
+    }
+    ByteArrayOutputStream out = new ByteArrayOutputStream(body.length + 128);
+    out.writeBytes(body);
+    Arrays.fill(body, (byte) 0);
+    byte[] id = auth.clientId().render(TemplateValues.NONE);
+    switch (auth.method()) {
+      case CLIENT_SECRET_BASIC -> {
+        // RFC 6749 §2.3.1: both parts form-encoded before base64.
+        ByteArrayOutputStream pair = new ByteArrayOutputStream();
+        FormEncoding.encode(id, pair);
+        pair.write(':');
+        auth.clientSecret().renderTo(pair, TemplateValues.NONE, true);
+        byte[] plain = pair.toByteArray();
+        // java.net.http takes header values only as String: this copy cannot be zeroed.
+        request.header("Authorization", "Basic " + Base64.getEncoder().encodeToString(plain));
+        Arrays.fill(plain, (byte) 0);
+      }
+      case CLIENT_SECRET_POST -> {
+        field(out, "client_id", id);
+        byte[] secret = auth.clientSecret().render(TemplateValues.NONE);
+        field(out, "client_secret", secret);
+        Arrays.fill(secret, (byte) 0);
+      }
+      case PRIVATE_KEY_JWT -> {
+        field(out, "client_id", id);
+        field(out, "client_assertion_type", ClientAssertions.TYPE.getBytes(StandardCharsets.US_ASCII));
+        String assertion = assertions.sign(new String(id, StandardCharsets.UTF_8), endpoint.toString());
+        field(out, "client_assertion", assertion.getBytes(StandardCharsets.US_ASCII));
+      }
+      case TLS_CLIENT_AUTH, NONE -> {
+        if (id.length > 0) {
+          field(out, "client_id", id);
+        }
+      }
+    }
+    byte[] result = out.toByteArray();
+    out.reset();
+    out.writeBytes(new byte[result.length]); // overwrite the stream's own buffer
+    return result;
+  }
+
+  private static void field(ByteArrayOutputStream out, String name, byte[] value) {
+    if (out.size() > 0) {
+      out.write('&');
+    }
+    FormEncoding.encode(name, out);
+    out.write('=');
+    FormEncoding.encode(value, out);
+  }
+
+  /** The call's token endpoint, discovering it from the issuer's metadata the first time. */
+  private URI endpoint(String what, TokenCall call) throws TokenFetchException {
+    if (call.url() != null) {
+      return call.url();
+    }
+    URI known = discovered.get(call.issuer());
+    if (known != null) {
+      return known;
+    }
+    URI found = discover(what, call.issuer());
+    discovered.put(call.issuer(), found);
+    log.info("{}: token endpoint {} from the metadata of issuer {}", what, redacted(found), redacted(call.issuer()));
+    return found;
+  }
+
+  /**
+   * OpenID discovery ({@code ISSUER/.well-known/openid-configuration}), then RFC 8414
+   * ({@code https://host/.well-known/oauth-authorization-server/PATH}).
+   */
+  private URI discover(String what, URI issuer) throws TokenFetchException {
+    String base = issuer.toString().replaceAll("/+$", "");
+    String path = issuer.getRawPath() == null ? "" : issuer.getRawPath().replaceAll("/+$", "");
+    URI openid = URI.create(base + "/.well-known/openid-configuration");
+    URI rfc8414 =
+        URI.create(issuer.getScheme() + "://" + issuer.getRawAuthority() + "/.well-known/oauth-authorization-server" + path);
+    int lastStatus = 0;
+    for (URI metadata : new URI[] {openid, rfc8414}) {
+      HttpResponse<byte[]> response;
+      try {
+        response =
+            http.send(
+                HttpRequest.newBuilder(metadata).timeout(timeout).header("Accept", "application/json").build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+      } catch (IOException e) {
+        throw new TokenFetchException(
+            what + ": cannot reach the issuer's metadata (" + e.getClass().getSimpleName() + ")", e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new TokenFetchException(what + ": interrupted", e);
+      }
+      lastStatus = response.statusCode();
+      if (lastStatus == 200) {
+        try {
+          String endpoint = METADATA.readTree(response.body()).path("token_endpoint").asText("");
+          URI uri = URI.create(endpoint);
+          if ("https".equalsIgnoreCase(uri.getScheme()) || "http".equalsIgnoreCase(uri.getScheme())) {
+            return uri;
+          }
+        } catch (IOException | IllegalArgumentException e) {
+          // fall through: reported below
+        }
+        throw new TokenFetchException(
+            what + ": the issuer's metadata names no usable token_endpoint", TokenFetchException.Kind.REJECTED, -1, null);
+      }
+    }
+    throw new TokenFetchException(
+        what + ": no issuer metadata found (last answer " + lastStatus + ")",
+        lastStatus >= 500 ? TokenFetchException.Kind.TRANSIENT : TokenFetchException.Kind.REJECTED,
+        -1,
+        null);
   }
 
   private static byte[] body(TokenCall.Body body, TemplateValues values) {

@@ -194,7 +194,15 @@ public final class TokenHolder implements TokenSource {
       scheduleAhead(next);
       inFlight.set(null);
       mine.complete(next);
-    } catch (TokenFetchException | RuntimeException e) {
+    } catch (TokenFetchException | RuntimeException thrown) {
+      // An unexpected exception's message is not ours to repeat: it could quote anything.
+      Exception e =
+          thrown instanceof TokenFetchException
+              ? thrown
+              : new TokenFetchException("internal error (" + thrown.getClass().getSimpleName() + ")");
+      if (!(thrown instanceof TokenFetchException)) {
+        log.error("token renewal failed unexpectedly ({})", thrown.getClass().getName());
+      }
       failures++;
       long delay = backoffMillis(e);
       retryNotBefore = clock.millis() + delay;
