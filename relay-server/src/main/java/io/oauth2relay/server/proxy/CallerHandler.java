@@ -27,7 +27,10 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BiConsumer;
+import java.time.Duration;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,6 +55,9 @@ import org.slf4j.LoggerFactory;
  */
 final class CallerHandler extends ChannelInboundHandlerAdapter {
   private static final Logger log = LoggerFactory.getLogger(CallerHandler.class);
+
+  /** The longest a request waits for a token renewal before it is answered 503. */
+  static final Duration TOKEN_WAIT = Duration.ofSeconds(5);
 
   private final RelayRoute route;
   private final OriginConnector connector;
@@ -93,6 +99,8 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
     boolean replayed;
     /** Discarding the upstream's 401 that a replay will answer instead. */
     boolean swallowing;
+    /** Waiting for a token renewal to complete. */
+    boolean awaitingToken;
 
     Exchange(HttpRequest request) {
       this.request = request;
@@ -190,33 +198,46 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
       next.accept(ex, token);
       return;
     }
+    ex.awaitingToken = true;
+    // A renewal can take as long as the token call's timeout; a caller should not hang that long.
+    ScheduledFuture<?> giveUp =
+        ctx.executor()
+            .schedule(
+                () -> {
+                  if (exchange == ex && ex.awaitingToken && !closing) {
+                    ex.awaitingToken = false;
+                    tokenUnavailable(ex, "no valid access token yet (renewal in progress)", 1);
+                  }
+                },
+                TOKEN_WAIT.toMillis(),
+                TimeUnit.MILLISECONDS);
     route.tokens()
         .obtain()
         .whenComplete(
             (state, error) ->
                 ctx.executor().execute(() -> {
-                  if (exchange != ex || closing) {
-                    return; // the caller went away meanwhile
+                  giveUp.cancel(false);
+                  if (exchange != ex || !ex.awaitingToken || closing) {
+                    return; // the caller went away, or was answered meanwhile
                   }
-                  if (error != null) {
-                    Throwable cause = error instanceof CompletionException ? error.getCause() : error;
-                    tokenUnavailable(ex, cause);
-                  } else {
+                  ex.awaitingToken = false;
+                  if (error == null) {
                     next.accept(ex, state);
+                    return;
+                  }
+                  Throwable cause = error instanceof CompletionException ? error.getCause() : error;
+                  if (cause instanceof TokenUnavailableException unavailable) {
+                    tokenUnavailable(ex, unavailable.getMessage(), unavailable.retryAfterSeconds());
+                  } else {
+                    tokenUnavailable(ex, "no valid access token", 5);
                   }
                 }));
   }
 
-  private void tokenUnavailable(Exchange ex, Throwable cause) {
-    long retryAfter = 5;
-    String message = "no valid access token";
-    if (cause instanceof TokenUnavailableException unavailable) {
-      retryAfter = unavailable.retryAfterSeconds();
-      message = unavailable.getMessage();
-    }
+  private void tokenUnavailable(Exchange ex, String message, long retryAfterSeconds) {
     FullHttpResponse response =
         JsonErrors.response(ctx.alloc(), HttpResponseStatus.SERVICE_UNAVAILABLE, "token_unavailable", message);
-    response.headers().setInt(HttpHeaderNames.RETRY_AFTER, (int) Math.min(Integer.MAX_VALUE, retryAfter));
+    response.headers().setInt(HttpHeaderNames.RETRY_AFTER, (int) Math.min(Integer.MAX_VALUE, retryAfterSeconds));
     respond(ex, response);
     drain();
   }

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.oauth2relay.server.Relay;
 import io.oauth2relay.server.config.ConfigLoader;
 import io.oauth2relay.server.config.RelayConfig;
+import io.oauth2relay.server.testing.FaultProxy;
 import io.oauth2relay.server.testing.JwtVerifyingUpstream;
 import io.oauth2relay.server.testing.KeycloakServer;
 import java.net.URI;
@@ -169,6 +170,28 @@ class KeycloakGrantsIT {
             env());
 
     assertThat(relayedClaims(base).get("azp").asText()).isEqualTo(clientId);
+  }
+
+  @Test
+  void aWrongClientSecretGivesAClearErrorAndNoRetryStorm() throws Exception {
+    try (FaultProxy counter = new FaultProxy(KEYCLOAK.baseUrl().getPort())) {
+      String tokenUrl = KEYCLOAK.tokenUrl().toString().replace(":" + KEYCLOAK.baseUrl().getPort() + "/", ":" + counter.port() + "/");
+      String base =
+          start(
+              """
+              { "grant": "client_credentials", "tokenUrl": "%s",
+                "clientId": "${CLIENT_ID}", "clientSecret": "wrong-CANARY-secret" }"""
+                  .formatted(tokenUrl),
+              env());
+
+      for (int i = 0; i < 30; i++) {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/x")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(503);
+        assertThat(r.body()).contains("401").doesNotContain("wrong-CANARY-secret");
+      }
+
+      assertThat(counter.requests()).isEqualTo(1);
+    }
   }
 
   /** Registers a confidential client that authenticates with a signed JWT (Keycloak's "client-jwt"). */
