@@ -1,5 +1,8 @@
 package io.oauth2relay.server.token;
 
+import com.nimbusds.jose.jwk.ECKey;
+import com.nimbusds.jose.jwk.JWK;
+import com.nimbusds.jose.jwk.RSAKey;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
@@ -20,20 +23,24 @@ import org.bouncycastle.openssl.PEMParser;
 import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 
 /**
- * Reads PEM private keys (PKCS#1 {@code RSA PRIVATE KEY}, SEC1 {@code EC PRIVATE KEY}, PKCS#8
- * {@code PRIVATE KEY}) and certificate chains with BouncyCastle, which the JDK alone cannot do for all of
- * them. Messages name the file, never its content.
+ * Reads private keys (PEM: PKCS#1 {@code RSA PRIVATE KEY}, SEC1 {@code EC PRIVATE KEY}, PKCS#8
+ * {@code PRIVATE KEY}; or a JWK) and PEM certificate chains, with BouncyCastle where the JDK alone cannot.
+ * Messages name the file, never its content.
  */
 final class PemFiles {
   private PemFiles() {}
 
   static PrivateKey privateKey(Path file) throws TokenFetchException {
+    if (isJwk(file)) {
+      return jwkPrivateKey(file);
+    }
     try (Reader in = Files.newBufferedReader(file, StandardCharsets.US_ASCII);
         PEMParser pem = new PEMParser(in)) {
       JcaPEMKeyConverter converter = new JcaPEMKeyConverter();
       for (Object o; (o = pem.readObject()) != null; ) {
         if (o instanceof PEMKeyPair pair) {
-          return converter.getKeyPair(pair).getPrivate();
+          // Only the private half is needed; some writers leave the public key out of SEC1 files.
+          return converter.getPrivateKey(pair.getPrivateKeyInfo());
         }
         if (o instanceof PrivateKeyInfo info) {
           return converter.getPrivateKey(info);
@@ -46,6 +53,41 @@ final class PemFiles {
     }
     throw new TokenFetchException(
         "no unencrypted private key in " + file, TokenFetchException.Kind.REJECTED, -1, null);
+  }
+
+  /** A JSON Web Key (RFC 7517) file holds a JSON object rather than PEM armour. */
+  private static boolean isJwk(Path file) throws TokenFetchException {
+    try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+      for (int c; (c = in.read()) >= 0; ) {
+        if (!Character.isWhitespace(c)) {
+          return c == '{';
+        }
+      }
+      return false;
+    } catch (IOException e) {
+      throw new TokenFetchException(
+          "cannot read the private key " + file + " (" + e.getClass().getSimpleName() + ")",
+          TokenFetchException.Kind.REJECTED, -1, null);
+    }
+  }
+
+  private static PrivateKey jwkPrivateKey(Path file) throws TokenFetchException {
+    try {
+      // Nimbus parses from a String: this copy of the key cannot be zeroed and lives until GC.
+      JWK jwk = JWK.parse(Files.readString(file, StandardCharsets.UTF_8));
+      if (jwk instanceof RSAKey rsa && rsa.isPrivate()) {
+        return rsa.toPrivateKey();
+      }
+      if (jwk instanceof ECKey ec && ec.isPrivate()) {
+        return ec.toPrivateKey();
+      }
+    } catch (IOException | java.text.ParseException | com.nimbusds.jose.JOSEException e) {
+      throw new TokenFetchException(
+          "cannot read the JWK private key " + file + " (" + e.getClass().getSimpleName() + ")",
+          TokenFetchException.Kind.REJECTED, -1, null);
+    }
+    throw new TokenFetchException(
+        "no RSA or EC private key in the JWK " + file, TokenFetchException.Kind.REJECTED, -1, null);
   }
 
   static List<X509Certificate> certificates(Path file) throws TokenFetchException {

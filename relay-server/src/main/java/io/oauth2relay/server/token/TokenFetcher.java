@@ -56,6 +56,7 @@ public final class TokenFetcher implements AutoCloseable {
   private final ClientAssertions assertions;
   /** Token endpoints found through issuer metadata (RFC 8414 / OpenID discovery), by issuer. */
   private final Map<URI, URI> discovered = new ConcurrentHashMap<>();
+  private volatile TokenMetrics metrics = TokenMetrics.NONE;
 
   /**
    * @param login the login call and credentials
@@ -91,6 +92,11 @@ public final class TokenFetcher implements AutoCloseable {
     if (refresh != null) {
       warnRestricted(refresh, "refresh");
     }
+  }
+
+  /** Where token call outcomes are reported. */
+  public void metrics(TokenMetrics metrics) {
+    this.metrics = metrics;
   }
 
   /** {@code login.authstring}, or base64(user:password) as the seed defines it. */
@@ -143,6 +149,19 @@ public final class TokenFetcher implements AutoCloseable {
   }
 
   private TokenState call(String what, TokenCall call, TokenState current, byte[] refreshToken)
+      throws TokenFetchException {
+    long started = System.nanoTime();
+    try {
+      TokenState state = send(what, call, current, refreshToken);
+      metrics.fetched(what, System.nanoTime() - started);
+      return state;
+    } catch (TokenFetchException e) {
+      metrics.failed(what, e.kind() == TokenFetchException.Kind.REJECTED ? "rejected" : "transient", System.nanoTime() - started);
+      throw e;
+    }
+  }
+
+  private TokenState send(String what, TokenCall call, TokenState current, byte[] refreshToken)
       throws TokenFetchException {
     TemplateValues values =
         p ->

@@ -156,6 +156,12 @@ public final class TokenHolder implements TokenSource {
     }
   }
 
+  /** Seconds until the current token expires (negative once expired), or {@code Long.MIN_VALUE} without one. */
+  public long secondsToExpiry() {
+    TokenState s = state;
+    return s == null ? Long.MIN_VALUE : Math.floorDiv(s.expiresAtMillis() - clock.millis(), 1000);
+  }
+
   /** Why the holder cannot get tokens, or {@code null} while it can (for readiness reporting). */
   public String unhealthyReason() {
     return unhealthy;

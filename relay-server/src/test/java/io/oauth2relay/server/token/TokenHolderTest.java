@@ -55,6 +55,7 @@ class TokenHolderTest {
 
   private final TestClock clock = new TestClock(Instant.parse("2030-01-01T00:00:00Z"));
   private final ManualScheduler scheduled = new ManualScheduler();
+  private TokenFetcher fetcher;
   private SeedEndpoint endpoint;
   private TokenHolder holder;
 
@@ -87,9 +88,10 @@ class TokenHolderTest {
                         """
                             .formatted(USER, endpoint.baseUrl())),
                 "test.json");
+    fetcher = new TokenFetcher(config.login(), config.refresh(), TokenPolicy.DEFAULTS, clock, Duration.ofSeconds(5));
     holder =
         new TokenHolder(
-            new TokenFetcher(config.login(), config.refresh(), TokenPolicy.DEFAULTS, clock, Duration.ofSeconds(5)),
+            fetcher,
             TokenPolicy.DEFAULTS,
             clock,
             scheduled);
@@ -173,7 +175,7 @@ class TokenHolderTest {
     TokenState expired = obtained();
     clock.set(expired.usableUntilMillis() + 1);
     endpoint.delayMillis = 300; // keep the renewal in flight while the callers pile up
-    int callers = 200;
+    int callers = 1_000;
     CountDownLatch ready = new CountDownLatch(callers);
     CountDownLatch go = new CountDownLatch(1);
     AtomicReferenceArray<Object> results = new AtomicReferenceArray<>(callers);
@@ -422,6 +424,32 @@ class TokenHolderTest {
 
     assertThat(holder.current()).isSameAs(newer);
     assertThat(endpoint.refreshes.get()).isEqualTo(1);
+  }
+
+  @Test
+  void tokenCallsAreReportedToTheMetricsHooksByCallAndFailureClass() throws Exception {
+    java.util.List<String> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+    fetcher.metrics(
+        new TokenMetrics() {
+          @Override
+          public void fetched(String call, long nanos) {
+            events.add(call + ":ok");
+          }
+
+          @Override
+          public void failed(String call, String failureClass, long nanos) {
+            events.add(call + ":" + failureClass);
+          }
+        });
+    TokenState first = obtained();
+    endpoint.refreshStatus = 503;
+    endpoint.loginStatus = 401;
+    clock.set(first.expiresAtMillis() + 1);
+
+    unavailable(holder.obtain());
+
+    assertThat(events).containsExactly("login:ok", "refresh:transient", "login:rejected");
+    assertThat(holder.secondsToExpiry()).isNegative();
   }
 
   /** Records what the holder schedules; the test runs it when it chooses. */
