@@ -1,12 +1,12 @@
 package io.oauth2relay.server.cli;
 
+import io.oauth2relay.server.internal.CoarseClock;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.oauth2relay.server.Relay;
 import io.oauth2relay.server.config.ConfigLoader;
 import io.oauth2relay.server.config.RelayConfig;
 import io.oauth2relay.server.demo.DemoThirdParty;
 import java.security.SecureRandom;
-import java.time.Clock;
 import java.util.Base64;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -67,7 +67,7 @@ final class DemoCommand implements Callable<Integer> {
     DemoThirdParty third = new DemoThirdParty(env.get("DEMO_API_USER"), env.get("DEMO_API_PASSWORD"), lifetime);
     String json = CONFIG.formatted(port, debug, third.identityUrl(), third.identityUrl(), third.apiUrl());
     RelayConfig config = new ConfigLoader(env::get).parse(new ObjectMapper().readTree(json), "demo config");
-    Relay relay = new Relay(config, Clock.systemUTC());
+    Relay relay = new Relay(config, CoarseClock.systemUTC());
     int bound;
     try {
       bound = relay.start().getPort();

@@ -1,9 +1,9 @@
 package io.oauth2relay.server.cli;
 
+import io.oauth2relay.server.internal.CoarseClock;
 import io.oauth2relay.server.Relay;
 import io.oauth2relay.server.config.RelayConfig;
 import java.net.BindException;
-import java.time.Clock;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
@@ -27,7 +27,7 @@ final class StartCommand implements Callable<Integer> {
         Main.version(), c.source(), c.variables().size());
     Relay relay;
     try {
-      relay = new Relay(c, Clock.systemUTC());
+      relay = new Relay(c, CoarseClock.systemUTC());
     } catch (IllegalArgumentException e) {
       // A key or certificate file that exists but cannot be used: a config problem, named without content.
       System.err.println("oauth2relay: config error: " + c.source() + ": " + e.getMessage());
