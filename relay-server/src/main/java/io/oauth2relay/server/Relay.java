@@ -38,7 +38,8 @@ public final class Relay implements AutoCloseable {
       this.tokens = new FixedTokenSource(config.relay().fixedToken().render(TemplateValues.NONE));
     } else {
       TokenFetcher fetcher =
-          new TokenFetcher(config.login(), config.refresh(), config.policy(), clock, TOKEN_CALL_TIMEOUT);
+          new TokenFetcher(
+              config.login(), config.refresh(), config.policy(), clock, TOKEN_CALL_TIMEOUT, config.secrets());
       authstring = fetcher.authstring();
       this.holder = new TokenHolder(fetcher, config.policy(), clock);
       this.tokens = holder;
@@ -61,7 +62,11 @@ public final class Relay implements AutoCloseable {
     try {
       server.close();
     } finally {
-      tokens.close();
+      try {
+        tokens.close();
+      } finally {
+        config.closeSecrets();
+      }
     }
   }
 }

@@ -32,6 +32,7 @@ final class CheckCommand implements Callable<Integer> {
     }
     System.out.println("  refresh  " + (c.refresh() == null ? "none (renewals log in again)" : call(c.refresh())));
     System.out.println("  variables resolved: " + (c.variables().isEmpty() ? "none" : String.join(", ", c.variables())));
+    c.closeSecrets();
     return Main.OK;
   }
 

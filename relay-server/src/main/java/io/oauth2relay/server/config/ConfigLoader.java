@@ -23,6 +23,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Function;
 import java.util.regex.Pattern;
+import io.oauth2relay.server.secrets.SecretProviders;
 
 /**
  * Reads the seed's config format: validates every field, resolves {@code ${NAME}} references from the
@@ -40,7 +41,7 @@ public final class ConfigLoader {
   private static final Pattern HEADER_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
 
   private static final Set<String> TOP =
-      Set.of("port", "host", "debug", "logfile", "login", "refresh", "relay", "token");
+      Set.of("port", "host", "debug", "logfile", "login", "refresh", "relay", "token", "secrets", "plugins");
   private static final Set<String> TOKEN =
       Set.of(
           "refreshAhead", "refreshAt", "jitter", "expiryMargin", "defaultLifetime", "expiresInUnit", "retryMin",
@@ -81,10 +82,20 @@ public final class ConfigLoader {
           "token-exchange", TOKEN_EXCHANGE);
 
   private final Function<String, String> env;
+  private final Path pluginDir;
 
   /** A loader reading variables from {@code env} (normally {@code System::getenv}). */
   public ConfigLoader(Function<String, String> env) {
+    this(env, null);
+  }
+
+  /**
+   * A loader reading variables from {@code env} and secret-provider jars from {@code pluginDir} (the
+   * command line's {@code --plugins}; {@code null} for the config's own {@code plugins} field, if any).
+   */
+  public ConfigLoader(Function<String, String> env, Path pluginDir) {
     this.env = env;
+    this.pluginDir = pluginDir;
   }
 
   /** Loads {@code file}; {@code source} is how the user named it, used in every message. */
@@ -125,6 +136,28 @@ public final class ConfigLoader {
     Reader r = new Reader(problems, resolved);
 
     r.unknownFields(root, "", TOP);
+    r.providers = SecretSettings.discover(root, pluginDir, env, problems, resolved);
+    if (!problems.isEmpty()) {
+      // Without its providers the rest of the file would only yield follow-up errors.
+      closeQuietly(r.providers);
+      throw new ConfigException(source, problems.lines());
+    }
+    try {
+      return parse(root, source, r, problems, resolved);
+    } catch (ConfigException | RuntimeException e) {
+      closeQuietly(r.providers);
+      throw e;
+    }
+  }
+
+  private static void closeQuietly(SecretProviders providers) {
+    if (providers != null) {
+      providers.close();
+    }
+  }
+
+  private RelayConfig parse(JsonNode root, String source, Reader r, Problems problems, Set<String> resolved)
+      throws ConfigException {
     String host = r.text(root, "host", "127.0.0.1");
     int port = r.port(root, "port", 8080);
     boolean debug = r.bool(root, "debug", false);
@@ -155,7 +188,9 @@ public final class ConfigLoader {
         initialRefresh = r.template(refreshNode, "token", "refresh.token");
         JsonNode urlNode = refreshNode.get("url");
         if (urlNode != null && !urlNode.isNull()) {
+          r.defer = true; // token-call templates re-read their secrets at every call (rotation)
           refresh = r.call(refreshNode, "refresh", "POST");
+          r.defer = false;
         }
       }
     }
@@ -168,6 +203,7 @@ public final class ConfigLoader {
       problems.add("login", "expected an object");
     } else {
       r.unknownFields(loginNode, "login.", LOGIN);
+      r.defer = true; // token-call templates re-read their secrets at every login (rotation)
       Template user = r.template(loginNode, "user", "login.user");
       Template password = r.template(loginNode, "password", "login.password");
       Template authstring = r.template(loginNode, "authstring", "login.authstring");
@@ -188,6 +224,7 @@ public final class ConfigLoader {
         TokenCall call = r.call(loginNode, "login", "GET");
         login = new LoginSpec(call, user, password, authstring, startRefresh);
       }
+      r.defer = false;
     }
     if (login != null) {
       boolean haveAuthstring =
@@ -210,13 +247,17 @@ public final class ConfigLoader {
       throw new ConfigException(source, problems.lines());
     }
     return new RelayConfig(
-        source, host, port, debug, logfile, login, refresh, relay, policy, Set.copyOf(resolved));
+        source, host, port, debug, logfile, login, refresh, relay, policy, Set.copyOf(resolved), r.providers);
   }
 
   /** Field-by-field reading; each method reports its own problems and returns a usable default. */
   private final class Reader {
     private final Problems problems;
     private final Set<String> resolved;
+    /** The secret providers {@code ${scheme:reference}} may name, or {@code null}. */
+    SecretProviders providers;
+    /** Whether secret references are kept and resolved at every render (token calls) or resolved now. */
+    boolean defer;
 
     Reader(Problems problems, Set<String> resolved) {
       this.problems = problems;
@@ -245,7 +286,7 @@ public final class ConfigLoader {
         problems.add(field, "expected a string");
         return dflt;
       }
-      Template t = Template.parse(node.textValue(), field, env, problems, resolved);
+      Template t = Template.parse(node.textValue(), field, env, providers, false, problems, resolved);
       return t.isConstant() ? t.constantText() : placeholderNotAllowed(field, dflt);
     }
 
@@ -308,7 +349,7 @@ public final class ConfigLoader {
         problems.add(field, "expected a string");
         return Template.empty();
       }
-      return Template.parse(node.textValue(), field, env, problems, resolved);
+      return Template.parse(node.textValue(), field, env, providers, defer, problems, resolved);
     }
 
     Map<String, Template> templates(JsonNode parent, String name, String field, boolean headerNames) {
@@ -348,7 +389,7 @@ public final class ConfigLoader {
         problems.add(field, "expected an absolute http or https URL");
         return null;
       }
-      Template t = Template.parse(node.textValue(), field, env, problems, resolved);
+      Template t = Template.parse(node.textValue(), field, env, providers, false, problems, resolved);
       if (!t.isConstant()) {
         placeholderNotAllowed(field, "");
         return null;

@@ -1,5 +1,6 @@
 package io.oauth2relay.server.config;
 
+import io.oauth2relay.server.secrets.SecretProviders;
 import java.nio.file.Path;
 import java.util.Set;
 
@@ -15,7 +16,10 @@ import java.util.Set;
  * @param refresh the refresh call, or {@code null} when there is none (then every renewal is a login)
  * @param relay the forwarding rules
  * @param policy how tokens are kept fresh (the {@code token} section)
- * @param variables names of the environment variables the config referenced (names only)
+ * @param variables names of the environment variables and secret references the config resolved (names
+ *     only)
+ * @param secrets the secret providers its {@code ${scheme:reference}}s use (closed with the relay), or
+ *     {@code null}
  */
 public record RelayConfig(
     String source,
@@ -27,4 +31,13 @@ public record RelayConfig(
     TokenCall refresh,
     RelaySpec relay,
     TokenPolicy policy,
-    Set<String> variables) {}
+    Set<String> variables,
+    SecretProviders secrets) {
+
+  /** Closes the secret providers, zeroing what they cached; for a config that is not run (check). */
+  public void closeSecrets() {
+    if (secrets != null) {
+      secrets.close();
+    }
+  }
+}

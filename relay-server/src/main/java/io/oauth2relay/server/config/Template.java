@@ -2,7 +2,11 @@ package io.oauth2relay.server.config;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import io.oauth2relay.secrets.spi.Secret;
+import io.oauth2relay.secrets.spi.SecretException;
+import io.oauth2relay.server.secrets.SecretProviders;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
@@ -18,16 +22,28 @@ import java.util.regex.Pattern;
  */
 public final class Template {
   private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_.-]*");
-  private static final Template EMPTY = new Template(new Object[0], EnumSet.noneOf(Placeholder.class));
+  private static final Pattern SCHEME = Pattern.compile("[a-z][a-z0-9-]*");
+  private static final Template EMPTY =
+      new Template(new Object[0], EnumSet.noneOf(Placeholder.class), false);
 
-  /** Each part is a {@code byte[]} literal (UTF-8) or a {@link Placeholder}. */
+  /** A {@code ${scheme:reference}} part, resolved through its provider each time it is rendered. */
+  record SecretRef(String scheme, String reference, SecretProviders providers) {
+    @Override
+    public String toString() {
+      return "${" + scheme + ":" + reference + "}"; // the reference, never the value
+    }
+  }
+
+  /** Each part is a {@code byte[]} literal (UTF-8), a {@link Placeholder} or a {@link SecretRef}. */
   private final Object[] parts;
 
   private final Set<Placeholder> used;
+  private final boolean hasSecrets;
 
-  private Template(Object[] parts, Set<Placeholder> used) {
+  private Template(Object[] parts, Set<Placeholder> used, boolean hasSecrets) {
     this.parts = parts;
     this.used = used;
+    this.hasSecrets = hasSecrets;
   }
 
   /** The empty template. */
@@ -40,13 +56,13 @@ public final class Template {
     return text.isEmpty()
         ? EMPTY
         : new Template(
-            new Object[] {text.getBytes(StandardCharsets.UTF_8)}, EnumSet.noneOf(Placeholder.class));
+            new Object[] {text.getBytes(StandardCharsets.UTF_8)}, EnumSet.noneOf(Placeholder.class), false);
   }
 
   /**
    * Parses {@code raw}, resolving environment references through {@code env}. Problems are reported to
    * {@code problems} under {@code field}; the names of resolved variables are added to {@code resolved}.
-   * {@code $${} writes a literal {@code ${}.
+   * {@code $${} writes a literal {@code ${}. No secret-provider references are allowed.
    */
   static Template parse(
       String raw,
@@ -54,8 +70,27 @@ public final class Template {
       Function<String, String> env,
       Problems problems,
       Set<String> resolved) {
+    return parse(raw, field, env, null, false, problems, resolved);
+  }
+
+  /**
+   * As {@link #parse(String, String, Function, Problems, Set)}, with {@code ${scheme:reference}} parts for
+   * the schemes {@code providers} knows ({@code null}: none). Each reference is resolved once here, so a
+   * reference that cannot be resolved is a start-up problem naming it. With {@code defer} the template
+   * keeps the reference and resolves it again every time it is rendered (the token calls: a rotated secret
+   * is used at the next login); without it the value is resolved now into the template's bytes.
+   */
+  static Template parse(
+      String raw,
+      String field,
+      Function<String, String> env,
+      SecretProviders providers,
+      boolean defer,
+      Problems problems,
+      Set<String> resolved) {
     List<Object> parts = new ArrayList<>();
     Set<Placeholder> used = EnumSet.noneOf(Placeholder.class);
+    boolean secrets = false;
     StringBuilder literal = new StringBuilder();
     int i = 0;
     while (i < raw.length()) {
@@ -86,14 +121,44 @@ public final class Template {
         continue;
       }
       String name = ref.startsWith("env:") ? ref.substring(4) : ref;
-      if (!ENV_NAME.matcher(name).matches()) {
-        int colon = ref.indexOf(':');
-        if (colon > 0) {
+      int colon = ref.indexOf(':');
+      if (colon > 0 && !ref.startsWith("env:") && SCHEME.matcher(ref.substring(0, colon)).matches()) {
+        String scheme = ref.substring(0, colon);
+        String reference = ref.substring(colon + 1);
+        if (providers == null || !providers.has(scheme) || reference.isEmpty()) {
           problems.add(
               field,
-              "no secret provider is installed for the reference scheme '"
-                  + ref.substring(0, colon)
-                  + "' (expected ${NAME} or ${env:NAME})");
+              "no secret provider is installed for the reference scheme '" + scheme + "' (expected one of: env"
+                  + (providers == null || providers.names().isEmpty() ? "" : ", " + String.join(", ", providers.names()))
+                  + ")");
+          continue;
+        }
+        byte[] value;
+        try (Secret secret = providers.resolve(scheme, reference)) {
+          value = secret.utf8Bytes();
+        } catch (SecretException e) {
+          // The provider's message names the reference and the failure, never the value (SPI contract).
+          problems.add(field, "cannot resolve ${" + ref + "}: " + e.getMessage());
+          continue;
+        } catch (RuntimeException e) {
+          // A plug-in broke the contract by throwing something else: its message is not trusted.
+          problems.add(field, "cannot resolve ${" + ref + "}: the provider failed (" + e.getClass().getName() + ")");
+          continue;
+        }
+        flush(literal, parts);
+        resolved.add(scheme + ":" + reference);
+        if (defer) {
+          Arrays.fill(value, (byte) 0);
+          parts.add(new SecretRef(scheme, reference, providers));
+          secrets = true;
+        } else {
+          parts.add(value);
+        }
+        continue;
+      }
+      if (!ENV_NAME.matcher(name).matches()) {
+        if (colon > 0) {
+          problems.add(field, "invalid reference (expected ${NAME}, ${env:NAME} or ${scheme:reference})");
         } else {
           // The text between the braces is not echoed: it may be a value pasted in by mistake.
           problems.add(field, "invalid reference (expected ${NAME} or ${env:NAME})");
@@ -109,7 +174,7 @@ public final class Template {
       literal.append(value);
     }
     flush(literal, parts);
-    return parts.isEmpty() ? EMPTY : new Template(parts.toArray(), used);
+    return parts.isEmpty() ? EMPTY : new Template(parts.toArray(), used, secrets);
   }
 
   private static void flush(StringBuilder literal, List<Object> parts) {
@@ -129,9 +194,17 @@ public final class Template {
     return used.contains(placeholder);
   }
 
-  /** True when the template has no runtime placeholder, so it renders the same every time. */
+  /**
+   * True when the template has no runtime placeholder and no secret reference, so it renders the same
+   * every time without I/O.
+   */
   public boolean isConstant() {
-    return used.isEmpty();
+    return used.isEmpty() && !hasSecrets;
+  }
+
+  /** True when rendering reads a secret provider (and so may block, and may change between logins). */
+  public boolean hasSecretReferences() {
+    return hasSecrets;
   }
 
   /** Renders into a fresh array. The caller owns it and zeroes it when it may hold a secret. */
@@ -147,15 +220,27 @@ public final class Template {
    */
   public void renderTo(ByteArrayOutputStream out, TemplateValues values, boolean formEncode) {
     for (Object part : parts) {
-      byte[] bytes = part instanceof byte[] b ? b : values.value((Placeholder) part);
-      if (bytes == null) {
+      if (part instanceof SecretRef ref) {
+        // Resolved now (blocking: never on an event loop), written, then zeroed.
+        try (Secret secret = ref.providers().resolve(ref.scheme(), ref.reference())) {
+          byte[] bytes = secret.utf8Bytes();
+          write(out, bytes, formEncode);
+          Arrays.fill(bytes, (byte) 0);
+        }
         continue;
       }
-      if (formEncode) {
-        FormEncoding.encode(bytes, out);
-      } else {
-        out.write(bytes, 0, bytes.length);
+      byte[] bytes = part instanceof byte[] b ? b : values.value((Placeholder) part);
+      if (bytes != null) {
+        write(out, bytes, formEncode);
       }
+    }
+  }
+
+  private static void write(ByteArrayOutputStream out, byte[] bytes, boolean formEncode) {
+    if (formEncode) {
+      FormEncoding.encode(bytes, out);
+    } else {
+      out.write(bytes, 0, bytes.length);
     }
   }
 

@@ -4,8 +4,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.oauth2relay.server.config.ClientAuth;
 import io.oauth2relay.server.config.FormEncoding;
 import io.oauth2relay.server.config.LoginSpec;
+import io.oauth2relay.secrets.spi.SecretException;
 import io.oauth2relay.server.config.Template;
 import io.oauth2relay.server.config.TemplateValues;
+import io.oauth2relay.server.secrets.SecretProviders;
 import io.oauth2relay.server.config.ResponseMapping;
 import io.oauth2relay.server.config.TokenCall;
 import io.oauth2relay.server.config.TokenPolicy;
@@ -51,6 +53,9 @@ public final class TokenFetcher implements AutoCloseable {
   private final Duration timeout;
   private final HttpClient http;
   private final byte[] authstring;
+  /** True when {@code ${AUTHSTRING}} comes from secret references, so each token call computes it anew. */
+  private final boolean rotatingAuthstring;
+  private final SecretProviders secrets;
   private final byte[] initialRefreshToken;
   /** Signs private_key_jwt assertions, or {@code null}. */
   private final ClientAssertions assertions;
@@ -65,6 +70,25 @@ public final class TokenFetcher implements AutoCloseable {
    */
   public TokenFetcher(
       LoginSpec login, TokenCall refresh, TokenPolicy policy, Clock clock, Duration timeout) {
+    this(login, refresh, policy, clock, timeout, null);
+  }
+
+  /**
+   * As above, with the secret providers whose cached values a rejected login forgets before it tries
+   * once more ({@code null}: none).
+   */
+  public TokenFetcher(
+      LoginSpec login,
+      TokenCall refresh,
+      TokenPolicy policy,
+      Clock clock,
+      Duration timeout,
+      SecretProviders secrets) {
+    this.secrets = secrets;
+    this.rotatingAuthstring =
+        login.authstring().hasSecretReferences()
+            || (login.authstring().isEmpty()
+                && (login.user().hasSecretReferences() || login.password().hasSecretReferences()));
     this.login = login;
     this.refresh = refresh;
     this.policy = policy;
@@ -85,8 +109,15 @@ public final class TokenFetcher implements AutoCloseable {
       throw new IllegalArgumentException("login: " + e.getMessage());
     }
     this.http = client.build();
-    this.authstring = authstring(login);
-    byte[] initial = login.initialRefreshToken().render(TemplateValues.NONE);
+    byte[] initial;
+    try {
+      this.authstring = authstring(login);
+      initial = login.initialRefreshToken().render(TemplateValues.NONE);
+    } catch (SecretException e) {
+      // The config loader resolved every reference moments ago; a provider gone since is a config-time
+      // failure too. The message names the reference only (SPI contract).
+      throw new IllegalArgumentException("login: cannot resolve a secret (" + e.getMessage() + ")");
+    }
     this.initialRefreshToken = initial.length == 0 ? null : initial;
     warnRestricted(login.call(), "login");
     if (refresh != null) {
@@ -152,7 +183,18 @@ public final class TokenFetcher implements AutoCloseable {
       throws TokenFetchException {
     long started = System.nanoTime();
     try {
-      TokenState state = send(what, call, current, refreshToken);
+      TokenState state;
+      try {
+        state = send(what, call, current, refreshToken);
+      } catch (TokenFetchException e) {
+        // A rotated credential may be behind the rejection while an older value is cached: forget the
+        // cache and try once more with what the providers hold now.
+        if (e.kind() != TokenFetchException.Kind.REJECTED || secrets == null || !secrets.forget()) {
+          throw e;
+        }
+        log.info("{}: rejected; resolving the secrets again and trying once more", what);
+        state = send(what, call, current, refreshToken);
+      }
       metrics.fetched(what, System.nanoTime() - started);
       return state;
     } catch (TokenFetchException e) {
@@ -162,6 +204,24 @@ public final class TokenFetcher implements AutoCloseable {
   }
 
   private TokenState send(String what, TokenCall call, TokenState current, byte[] refreshToken)
+      throws TokenFetchException {
+    byte[] auth = null;
+    try {
+      auth = rotatingAuthstring ? authstring(login) : authstring;
+      return send(what, call, current, refreshToken, auth);
+    } catch (SecretException e) {
+      // A provider that cannot be reached now is an outage like any other: retried with back-off. Its
+      // message names the reference, never the value (SPI contract); the cause is not kept.
+      throw new TokenFetchException(what + ": cannot resolve a secret (" + e.getMessage() + ")");
+    } finally {
+      if (rotatingAuthstring && auth != null) {
+        Arrays.fill(auth, (byte) 0);
+      }
+    }
+  }
+
+  private TokenState send(
+      String what, TokenCall call, TokenState current, byte[] refreshToken, byte[] authstring)
       throws TokenFetchException {
     TemplateValues values =
         p ->

@@ -312,7 +312,7 @@ class ConfigLoaderTest {
     }
 
     @Test
-    void anUnknownReferenceSchemeSaysNoProviderIsInstalled() throws Exception {
+    void aVaultReferenceWithoutVaultSettingsNamesTheReferenceAndTheMissingSection() throws Exception {
       ConfigException e =
           failure(
               """
@@ -321,10 +321,10 @@ class ConfigLoaderTest {
               """,
               Map.of());
 
-      assertThat(e.getMessage())
-          .contains("login.password")
-          .contains("no secret provider is installed")
-          .contains("'vault'");
+      assertThat(e.problems())
+          .singleElement()
+          .asString()
+          .contains("login.password", "${vault:x#y}", "secrets.vault");
     }
 
     @Test
@@ -581,6 +581,145 @@ class ConfigLoaderTest {
       assertThat(config.login().password().toString()).isEqualTo("Template[****]").doesNotContain("s3cr3t");
       assertThat(config.login().toString()).doesNotContain("s3cr3t");
       assertThat(config.toString()).doesNotContain("s3cr3t");
+    }
+  }
+
+  @Nested
+  class SecretReferences {
+    @Test
+    void aFileReferenceInALoginFieldIsResolvedAtEveryRenderSoARotatedFileIsUsed() throws Exception {
+      Path password = Files.writeString(dir.resolve("password"), "first\n");
+      RelayConfig c =
+          load(
+              """
+              { "login": { "url": "https://idp.example.com/login", "password": "${file:%s}" },
+                "relay": { "url": "https://api.example.com/" } }
+              """
+                  .formatted(password),
+              Map.of());
+      try {
+        assertThat(c.login().password().hasSecretReferences()).isTrue();
+        assertThat(text(c.login().password())).isEqualTo("first");
+        Files.writeString(password, "second\n");
+        assertThat(text(c.login().password())).isEqualTo("second");
+        assertThat(c.variables()).contains("file:" + password);
+      } finally {
+        c.closeSecrets();
+      }
+    }
+
+    @Test
+    void aFileReferenceInARelayHeaderIsResolvedOnceAtStartUp() throws Exception {
+      Path key = Files.writeString(dir.resolve("key"), "k1");
+      RelayConfig c =
+          load(
+              """
+              { "login": { "url": "https://idp.example.com/login" },
+                "relay": { "url": "https://api.example.com/", "headers": { "X-Api-Key": "${file:%s}" } } }
+              """
+                  .formatted(key),
+              Map.of());
+      try {
+        Template header = c.relay().headers().get("X-Api-Key");
+        assertThat(header.isConstant()).isTrue();
+        Files.writeString(key, "k2");
+        assertThat(text(header)).isEqualTo("k1");
+      } finally {
+        c.closeSecrets();
+      }
+    }
+
+    @Test
+    void aReferenceThatCannotBeResolvedNamesTheFieldAndTheReference() throws Exception {
+      String missing = dir.resolve("missing").toString();
+      ConfigException e =
+          failure(
+              """
+              { "login": { "url": "https://idp.example.com/login", "password": "${file:%s}" },
+                "relay": { "url": "https://api.example.com/" } }
+              """
+                  .formatted(missing),
+              Map.of());
+      assertThat(e.problems())
+          .singleElement()
+          .asString()
+          .contains("login.password", "${file:" + missing + "}", "no such file");
+    }
+
+    @Test
+    void anUnknownSchemeNamesTheSchemeAndTheInstalledProviders() throws Exception {
+      ConfigException e =
+          failure(
+              """
+              { "login": { "url": "https://idp.example.com/login", "password": "${nosuch:a/b#c}" },
+                "relay": { "url": "https://api.example.com/" } }
+              """,
+              Map.of());
+      assertThat(e.problems())
+          .singleElement()
+          .asString()
+          .contains("login.password", "'nosuch'", "file", "vault", "aws-sm");
+    }
+
+    @Test
+    void settingsForAProviderThatIsNotInstalledAreAnError() throws Exception {
+      ConfigException e =
+          failure(
+              """
+              { "secrets": { "nosuch": { "address": "x" } },
+                "login": { "url": "https://idp.example.com/login" },
+                "relay": { "url": "https://api.example.com/" } }
+              """,
+              Map.of());
+      assertThat(e.problems()).singleElement().asString().contains("secrets.nosuch", "no secret provider");
+    }
+
+    @Test
+    void aProviderSettingTakesEnvironmentReferencesAndAMissingOneIsNamed() throws Exception {
+      ConfigException e =
+          failure(
+              """
+              { "secrets": { "vault": { "address": "http://127.0.0.1:1", "token": "${VAULT_TOKEN}" } },
+                "login": { "url": "https://idp.example.com/login" },
+                "relay": { "url": "https://api.example.com/" } }
+              """,
+              Map.of());
+      assertThat(e.problems())
+          .singleElement()
+          .asString()
+          .contains("secrets.vault.token", "VAULT_TOKEN is not set");
+    }
+
+    @Test
+    void anUnreachableProviderIsAStartUpErrorNamingTheReferenceNotTheToken() throws Exception {
+      ConfigException e =
+          failure(
+              """
+              { "secrets": { "vault": { "address": "http://127.0.0.1:1", "token": "${VAULT_TOKEN}",
+                                        "timeoutSeconds": 2 } },
+                "login": { "url": "https://idp.example.com/login", "password": "${vault:secret/app#password}" },
+                "relay": { "url": "https://api.example.com/" } }
+              """,
+              Map.of("VAULT_TOKEN", "hvs.CANARY-vault-token"));
+      assertThat(e.problems())
+          .singleElement()
+          .asString()
+          .contains("login.password", "${vault:secret/app#password}")
+          .doesNotContain("CANARY");
+    }
+
+    @Test
+    void aMissingPluginFolderIsNamedUnderPlugins() throws Exception {
+      ConfigException e =
+          failure(
+              """
+              { "plugins": "%s",
+                "login": { "url": "https://idp.example.com/login" },
+                "relay": { "url": "https://api.example.com/" } }
+              """
+                  .formatted(dir.resolve("no-plugins")),
+              Map.of());
+      assertThat(e.problems()).singleElement().asString().contains("plugins:", "is not a folder");
     }
   }
 }
