@@ -34,7 +34,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * <p>Register it as a static field with {@code @RegisterExtension}. Its output goes to
  * {@code target/moto-server-<port>.log}.
  */
-final class MotoServerExtension implements BeforeAllCallback, BeforeEachCallback, AfterAllCallback {
+public final class MotoServerExtension implements BeforeAllCallback, BeforeEachCallback, AfterAllCallback {
 
     private static final Duration STARTUP_TIMEOUT = Duration.ofSeconds(30);
 
@@ -44,7 +44,7 @@ final class MotoServerExtension implements BeforeAllCallback, BeforeEachCallback
     private int port;
 
     /** The server's base URL, {@code http://127.0.0.1:PORT}. */
-    URI endpoint() {
+    public URI endpoint() {
         return URI.create("http://127.0.0.1:" + port);
     }
 

@@ -31,6 +31,7 @@ final class StartCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       // A key or certificate file that exists but cannot be used: a config problem, named without content.
       System.err.println("oauth2relay: config error: " + c.source() + ": " + e.getMessage());
+      c.closeSecrets();
       return Main.BAD_CONFIG;
     }
     try {

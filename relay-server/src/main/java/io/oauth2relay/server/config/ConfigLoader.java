@@ -136,8 +136,10 @@ public final class ConfigLoader {
     Reader r = new Reader(problems, resolved);
 
     r.unknownFields(root, "", TOP);
-    r.providers = SecretSettings.discover(root, pluginDir, env, problems, resolved);
-    if (!problems.isEmpty()) {
+    Problems secretProblems = new Problems();
+    r.providers = SecretSettings.discover(root, pluginDir, env, secretProblems, resolved);
+    if (!secretProblems.isEmpty()) {
+      problems.addAll(secretProblems);
       // Without its providers the rest of the file would only yield follow-up errors.
       closeQuietly(r.providers);
       throw new ConfigException(source, problems.lines());

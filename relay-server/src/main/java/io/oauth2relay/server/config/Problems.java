@@ -11,6 +11,10 @@ final class Problems {
     lines.add(field + ": " + message);
   }
 
+  void addAll(Problems other) {
+    lines.addAll(other.lines);
+  }
+
   boolean isEmpty() {
     return lines.isEmpty();
   }

@@ -2,6 +2,7 @@ package io.oauth2relay.server.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.oauth2relay.server.secrets.PluginJars;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -71,6 +72,39 @@ class CommandLineIT {
     assertThat(p.exitCode()).isEqualTo(2);
     assertThat(p.stderr()).contains(config.toString()).contains(named).doesNotContain(CANARY).doesNotContain("\tat ");
     assertThat(p.stderr().lines().filter(l -> l.contains(config + ": " + named))).hasSize(1);
+  }
+
+  @Test
+  void checkLoadsACustomProviderFromThePluginsFolderAndPrintsTheReferenceNotTheValue() throws Exception {
+    Path plugins = Files.createDirectory(dir.resolve("plugins"));
+    PluginJars.build(PluginJars.exampleProject(), plugins.resolve("keyfile.jar"));
+    Path keys = write("api.keys", "api.password=" + CANARY + "\n");
+    Path config = write("c.json", seedSample()
+        .replace("\"login\": {", "\"secrets\": { \"keyfile\": { \"file\": \"" + keys + "\" } },\n\"login\": {")
+        .replace("\"YOUR_PASSWORD\"", "\"${keyfile:api.password}\""));
+
+    RelayProcess p = RelayProcess.run(dir, Map.of("YOUR_AUTHSTRING", "dXNlcjpwYXNz"),
+        "check", "--config", config.toString(), "--plugins", plugins.toString());
+
+    assertThat(p.exitCode()).as(p.stderr()).isEqualTo(0);
+    assertThat(p.stdout()).contains("keyfile:api.password");
+    assertThat(p.stdout() + p.stderr()).doesNotContain(CANARY);
+  }
+
+  @Test
+  void twoPluginsWithOneProviderNameStopTheRelayWithOneLineNamingBothJars() throws Exception {
+    Path plugins = Files.createDirectory(dir.resolve("plugins"));
+    PluginJars.build(PluginJars.exampleProject(), plugins.resolve("ours.jar"));
+    Files.copy(plugins.resolve("ours.jar"), plugins.resolve("theirs.jar"));
+    Path config = write("c.json", seedSample());
+
+    RelayProcess p = RelayProcess.run(dir, Map.of("YOUR_AUTHSTRING", CANARY),
+        "start", "--config", config.toString(), "--plugins", plugins.toString());
+
+    assertThat(p.exitCode()).isEqualTo(2);
+    assertThat(p.stderr().lines()).singleElement().asString()
+        .contains("plugins", "two secret providers are named 'keyfile'", "ours.jar", "theirs.jar");
+    assertThat(p.stderr()).doesNotContain("\tat ");
   }
 
   @Test

@@ -44,7 +44,8 @@ final class SeedDialectThirdParty implements AutoCloseable {
   volatile long lifetimeSeconds = 60;
   volatile String tokenPrefix = "tok";
 
-  private final String expectedAuthstring;
+  /** The only authstring a login is accepted with; a test changes it to rotate the credential. */
+  volatile String expectedAuthstring;
   private final Map<String, Long> accessExpiry = new ConcurrentHashMap<>();
   private final Map<String, Boolean> liveRefreshTokens = new ConcurrentHashMap<>();
   private final AtomicInteger serial = new AtomicInteger();

@@ -18,11 +18,11 @@ import javax.tools.ToolProvider;
  * ({@code src/main/java}, {@code src/main/resources}), compiled against the SPI only, the way a team
  * outside this repository builds one.
  */
-final class PluginJars {
+public final class PluginJars {
   private PluginJars() {}
 
   /** The repository's {@code examples/custom-secret-provider}. */
-  static Path exampleProject() {
+  public static Path exampleProject() {
     Path dir = Path.of("").toAbsolutePath();
     while (dir != null && !Files.isDirectory(dir.resolve("examples/custom-secret-provider"))) {
       dir = dir.getParent();
@@ -34,7 +34,7 @@ final class PluginJars {
   }
 
   /** Compiles {@code project} and writes its classes and resources into {@code jar}. */
-  static Path build(Path project, Path jar) throws IOException, URISyntaxException {
+  public static Path build(Path project, Path jar) throws IOException, URISyntaxException {
     Path classes = Files.createTempDirectory("plugin-classes");
     List<String> args = new ArrayList<>(List.of(
         "--release", "17", "-proc:none", "-d", classes.toString(),
