@@ -29,6 +29,7 @@ public final class Relay implements AutoCloseable {
   private final TokenSource tokens;
   private final TokenHolder holder;
   private final RelayServer server;
+  private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
   public Relay(RelayConfig config, Clock clock) throws SSLException {
     this.config = config;
@@ -47,6 +48,11 @@ public final class Relay implements AutoCloseable {
         new RelayServer(new RelayRoute(config.relay(), tokens, authstring, config.policy().replayLimit()));
   }
 
+  /** The token source requests use (tests inspect what it holds after {@link #close()}). */
+  TokenSource tokens() {
+    return tokens;
+  }
+
   /** Starts the first login in the background and binds the listener. */
   public InetSocketAddress start() throws InterruptedException {
     if (holder != null) {
@@ -55,9 +61,12 @@ public final class Relay implements AutoCloseable {
     return server.start(config.host(), config.port());
   }
 
-  /** Stops listening, then zeroes every token and credential held. */
+  /** Stops listening, then zeroes every token and credential held. Idempotent. */
   @Override
   public void close() {
+    if (closed.getAndSet(true)) {
+      return;
+    }
     try {
       server.close();
     } finally {

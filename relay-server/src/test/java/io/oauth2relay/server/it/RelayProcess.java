@@ -58,6 +58,11 @@ final class RelayProcess implements AutoCloseable {
     return p;
   }
 
+  /** The JVM's process id (the launcher execs java, so it is the launcher's too). */
+  long pid() {
+    return process.pid();
+  }
+
   int exitCode() {
     return process.exitValue();
   }
