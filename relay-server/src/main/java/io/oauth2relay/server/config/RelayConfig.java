@@ -16,6 +16,7 @@ import java.util.Set;
  * @param relay the forwarding rules
  * @param policy how tokens are kept fresh (the {@code token} section)
  * @param variables names of the environment variables the config referenced (names only)
+ * @param ops admin port, caller authentication, shutdown and logging ({@link OpsSpec})
  */
 public record RelayConfig(
     String source,
@@ -27,4 +28,5 @@ public record RelayConfig(
     TokenCall refresh,
     RelaySpec relay,
     TokenPolicy policy,
-    Set<String> variables) {}
+    Set<String> variables,
+    OpsSpec ops) {}
