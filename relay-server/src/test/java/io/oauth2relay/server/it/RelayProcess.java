@@ -87,6 +87,17 @@ final class RelayProcess implements AutoCloseable {
     throw new AssertionError("no match for " + pattern + " within " + timeout + "\nstdout:\n" + stdout() + "\nstderr:\n" + stderr());
   }
 
+  /** Sends SIGTERM and returns at once. */
+  void terminate() {
+    process.destroy();
+  }
+
+  /** Waits for the process to end by itself and returns its exit code. */
+  int awaitExit(Duration timeout) throws InterruptedException {
+    assertThat(process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)).as("relay exited").isTrue();
+    return process.exitValue();
+  }
+
   /** Sends SIGTERM and returns the exit code. */
   int stop() throws InterruptedException {
     process.destroy();

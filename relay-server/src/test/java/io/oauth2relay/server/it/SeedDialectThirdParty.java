@@ -41,6 +41,8 @@ final class SeedDialectThirdParty implements AutoCloseable {
   volatile int loginStatus = 200;
   volatile int refreshStatus = 200;
   volatile long refreshDelayMillis;
+  /** How long the API takes to answer (a slow request in flight). */
+  volatile long apiDelayMillis;
   volatile long lifetimeSeconds = 60;
   volatile String tokenPrefix = "tok";
 
@@ -124,6 +126,7 @@ final class SeedDialectThirdParty implements AutoCloseable {
   private void api(HttpExchange ex) throws IOException {
     apiCalls.incrementAndGet();
     byte[] body = drain(ex);
+    sleep(apiDelayMillis);
     String auth = ex.getRequestHeaders().getFirst("Authorization");
     apiAuthorizations.add(String.valueOf(auth));
     Long expiry = auth != null && auth.startsWith("Bearer ") ? accessExpiry.get(auth.substring(7)) : null;
