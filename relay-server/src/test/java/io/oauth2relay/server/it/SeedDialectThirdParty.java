@@ -41,6 +41,8 @@ final class SeedDialectThirdParty implements AutoCloseable {
   volatile int loginStatus = 200;
   volatile int refreshStatus = 200;
   volatile long refreshDelayMillis;
+  /** The request headers of the API's latest call. */
+  volatile com.sun.net.httpserver.Headers lastApiHeaders;
   /** How long the API takes to answer (a slow request in flight). */
   volatile long apiDelayMillis;
   volatile long lifetimeSeconds = 60;
@@ -125,6 +127,7 @@ final class SeedDialectThirdParty implements AutoCloseable {
 
   private void api(HttpExchange ex) throws IOException {
     apiCalls.incrementAndGet();
+    lastApiHeaders = ex.getRequestHeaders();
     byte[] body = drain(ex);
     sleep(apiDelayMillis);
     String auth = ex.getRequestHeaders().getFirst("Authorization");
