@@ -1,37 +1,66 @@
 package io.oauth2relay.server;
 
+import io.oauth2relay.server.admin.AdminServer;
+import io.oauth2relay.server.admin.RelayMetrics;
+import io.oauth2relay.server.config.OpsSpec;
 import io.oauth2relay.server.config.RelayConfig;
 import io.oauth2relay.server.config.TemplateValues;
+import io.oauth2relay.server.proxy.AccessLog;
+import io.oauth2relay.server.proxy.CallerAuth;
+import io.oauth2relay.server.proxy.InboundSteps;
 import io.oauth2relay.server.proxy.RelayRoute;
 import io.oauth2relay.server.proxy.RelayServer;
+import io.oauth2relay.server.proxy.Traffic;
+import io.oauth2relay.server.proxy.TrafficListener;
 import io.oauth2relay.server.token.FixedTokenSource;
 import io.oauth2relay.server.token.TokenFetcher;
 import io.oauth2relay.server.token.TokenHolder;
 import io.oauth2relay.server.token.TokenSource;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 import javax.net.ssl.SSLException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * One running relay, assembled from a config: a token source, the route that uses it, and the listener.
+ * One running relay, assembled from a config: a token source, the route that uses it, the listener, and
+ * the admin port.
  *
  * <pre>
  *   RelayConfig --> TokenFetcher --> TokenHolder (or FixedTokenSource for relay.fixedtoken)
  *               --> RelayRoute (rewrite + inject) --> RelayServer (Netty listener)
+ *                                                      + InboundSteps (observe, authenticate callers)
+ *               --> RelayMetrics (token hooks, traffic) --> AdminServer (/healthz /readyz /metrics)
  * </pre>
  */
 public final class Relay implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Relay.class);
+
   /** How long one login or refresh call may take. */
   static final Duration TOKEN_CALL_TIMEOUT = Duration.ofSeconds(15);
+  /** The one route's name in metrics, readiness and the access log (the config's {@code relay} section). */
+  static final String ROUTE = "relay";
 
   private final RelayConfig config;
   private final TokenSource tokens;
   private final TokenHolder holder;
   private final RelayServer server;
+  private final Traffic traffic;
+  private final AdminServer admin;
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private volatile boolean draining;
+  private InetSocketAddress adminAddress;
 
   public Relay(RelayConfig config, Clock clock) throws SSLException {
     this.config = config;
+    OpsSpec ops = config.ops();
+    RelayMetrics metrics = new RelayMetrics(ROUTE);
     byte[] authstring = null;
     if (!config.relay().fixedToken().isEmpty()) {
       this.holder = null;
@@ -40,32 +69,111 @@ public final class Relay implements AutoCloseable {
       TokenFetcher fetcher =
           new TokenFetcher(
               config.login(), config.refresh(), config.policy(), clock, TOKEN_CALL_TIMEOUT, config.secrets());
+      fetcher.metrics(metrics);
       authstring = fetcher.authstring();
       this.holder = new TokenHolder(fetcher, config.policy(), clock);
       this.tokens = holder;
     }
+    List<TrafficListener> listeners = new ArrayList<>(List.of(metrics));
+    if (ops.accessLog()) {
+      listeners.add(new AccessLog(ROUTE, ops.sensitiveQueryParams()));
+    }
+    this.traffic = new Traffic(listeners);
+    metrics.watch(traffic, holder);
+    CallerAuth auth = ops.inbound().authenticates() ? new CallerAuth(ops.inbound()) : null;
     this.server =
-        new RelayServer(new RelayRoute(config.relay(), tokens, authstring, config.policy().replayLimit()));
+        new RelayServer(
+            new RelayRoute(config.relay(), tokens, authstring, config.policy().replayLimit()),
+            new InboundSteps(traffic, auth));
+    this.admin =
+        ops.admin() == null
+            ? null
+            : new AdminServer(metrics, List.of(new AdminServer.Route(ROUTE, this::notReadyReason)));
   }
 
-  /** Starts the first login in the background and binds the listener. */
+  /** The token source requests use (tests inspect what it holds after {@link #close()}). */
+  TokenSource tokens() {
+    return tokens;
+  }
+
+  /** Why the route cannot serve now, or {@code null}: it holds a token that has not expired. */
+  private String notReadyReason() {
+    if (draining || closed.get()) {
+      return "shutting down";
+    }
+    if (tokens.current() != null || (holder != null && holder.secondsToExpiry() > 0)) {
+      return null;
+    }
+    String why = holder == null ? null : holder.unhealthyReason();
+    return why != null ? why : "no valid access token";
+  }
+
+  /** Starts the first login in the background, binds the listener and the admin port. */
   public InetSocketAddress start() throws InterruptedException {
     if (holder != null) {
       holder.start();
     }
-    return server.start(config.host(), config.port());
+    InetSocketAddress bound = server.start(config.host(), config.port());
+    if (admin != null) {
+      try {
+        adminAddress = admin.start(config.ops().admin().host(), config.ops().admin().port());
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot listen on the admin port", e);
+      }
+    }
+    if (!OpsSpec.isLoopback(config.host()) && !config.ops().inbound().authenticates()) {
+      log.warn(
+          "listening on {} without caller authentication: anyone who can reach this port can use the relay's"
+              + " token (configure inbound.apiKeys or inbound.allowFrom; requireCallerAuth: true refuses to start"
+              + " like this)",
+          config.host());
+    }
+    return bound;
   }
 
-  /** Stops listening, then zeroes every token and credential held. */
+  /** The admin port's address once started, or {@code null} without an {@code admin} section. */
+  public InetSocketAddress adminAddress() {
+    return adminAddress;
+  }
+
+  /**
+   * Graceful stop: stops accepting connections and reports not ready, lets requests in flight finish for
+   * at most {@code grace}, then {@link #close()}s (which cuts whatever is left and wipes every token).
+   *
+   * @return the number of requests still in flight when the grace period ended (0: all finished)
+   */
+  public int drain(Duration grace) throws InterruptedException {
+    draining = true;
+    server.stopAccepting();
+    long deadline = System.nanoTime() + grace.toNanos();
+    // A poll on the stopping thread (never an event loop): shutdown is rare and 20 ms is plenty fine.
+    while (traffic.inFlight() > 0 && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    int left = traffic.inFlight();
+    close();
+    return left;
+  }
+
+  /** Stops listening, then zeroes every token and credential held. Idempotent. */
   @Override
   public void close() {
+    if (closed.getAndSet(true)) {
+      return;
+    }
     try {
       server.close();
     } finally {
       try {
-        tokens.close();
+        if (admin != null) {
+          admin.close();
+        }
       } finally {
-        config.closeSecrets();
+        try {
+          tokens.close();
+        } finally {
+          config.closeSecrets();
+        }
       }
     }
   }

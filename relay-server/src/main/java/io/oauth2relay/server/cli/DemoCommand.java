@@ -92,7 +92,7 @@ final class DemoCommand implements Callable<Integer> {
     System.out.println();
     System.out.flush();
     try {
-      return StartCommand.runUntilSignal(relay, log);
+      return StartCommand.runUntilSignal(relay, config.ops().shutdownGrace(), log);
     } finally {
       third.close();
     }

@@ -8,6 +8,7 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
 import ch.qos.logback.core.FileAppender;
 import ch.qos.logback.core.OutputStreamAppender;
+import ch.qos.logback.core.encoder.LayoutWrappingEncoder;
 import java.nio.file.Path;
 import org.slf4j.LoggerFactory;
 
@@ -22,6 +23,11 @@ final class Logging {
   private Logging() {}
 
   static void configure(boolean debug, Path logfile) {
+    configure(debug, logfile, false);
+  }
+
+  /** @param json one JSON object per line ({@code logFormat: "json"}) instead of the text pattern */
+  static void configure(boolean debug, Path logfile, boolean json) {
     LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
     context.reset();
     Logger root = context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
@@ -30,22 +36,36 @@ final class Logging {
     context.getLogger("io.netty").setLevel(Level.INFO);
 
     ConsoleAppender<ILoggingEvent> console = new ConsoleAppender<>();
-    start(context, console, "console");
+    start(context, console, "console", json);
     root.addAppender(console);
     if (logfile != null) {
       FileAppender<ILoggingEvent> file = new FileAppender<>();
       file.setFile(logfile.toString());
       file.setAppend(true);
-      start(context, file, "file");
+      start(context, file, "file", json);
       root.addAppender(file);
     }
   }
 
-  private static void start(LoggerContext context, OutputStreamAppender<ILoggingEvent> appender, String name) {
-    PatternLayoutEncoder encoder = new PatternLayoutEncoder();
-    encoder.setContext(context);
-    encoder.setPattern(PATTERN);
-    encoder.start();
+  private static void start(
+      LoggerContext context, OutputStreamAppender<ILoggingEvent> appender, String name, boolean json) {
+    ch.qos.logback.core.encoder.Encoder<ILoggingEvent> encoder;
+    if (json) {
+      JsonLineLayout layout = new JsonLineLayout();
+      layout.setContext(context);
+      layout.start();
+      LayoutWrappingEncoder<ILoggingEvent> wrapping = new LayoutWrappingEncoder<>();
+      wrapping.setContext(context);
+      wrapping.setLayout(layout);
+      wrapping.start();
+      encoder = wrapping;
+    } else {
+      PatternLayoutEncoder pattern = new PatternLayoutEncoder();
+      pattern.setContext(context);
+      pattern.setPattern(PATTERN);
+      pattern.start();
+      encoder = pattern;
+    }
     appender.setContext(context);
     appender.setName(name);
     appender.setEncoder(encoder);

@@ -21,7 +21,7 @@ final class StartCommand implements Callable<Integer> {
     if (c == null) {
       return Main.BAD_CONFIG;
     }
-    Logging.configure(c.debug(), c.logfile());
+    Logging.configure(c.debug(), c.logfile(), c.ops().jsonLogs());
     Logger log = LoggerFactory.getLogger(StartCommand.class);
     log.info("oauth2relay {} starting with {} ({} environment variables resolved)",
         Main.version(), c.source(), c.variables().size());
@@ -36,23 +36,42 @@ final class StartCommand implements Callable<Integer> {
     }
     try {
       relay.start();
+    } catch (java.io.UncheckedIOException e) {
+      relay.close();
+      System.err.println("oauth2relay: error: cannot listen on the admin port " + c.ops().admin().host() + ":"
+          + c.ops().admin().port() + " (" + e.getCause().getClass().getSimpleName() + ")");
+      return Main.FAILED;
     } catch (Exception e) {
       relay.close();
       System.err.println("oauth2relay: error: cannot listen on " + c.host() + ":" + c.port() + " ("
           + (e instanceof BindException ? e.getMessage() : e.toString()) + ")");
       return Main.FAILED;
     }
-    return runUntilSignal(relay, log);
+    return runUntilSignal(relay, c.ops().shutdownGrace(), log);
   }
 
-  /** Waits for SIGTERM/SIGINT, then closes the started {@code relay} (zeroing every token); returns 0. */
-  static int runUntilSignal(Relay relay, Logger log) throws InterruptedException {
+  /**
+   * Waits for SIGTERM/SIGINT, then drains the started {@code relay}: no new connections, requests in flight
+   * get up to {@code grace} to finish, then everything closes and every token is zeroed; returns 0. A
+   * second signal during the drain cuts it short.
+   */
+  static int runUntilSignal(Relay relay, java.time.Duration grace, Logger log) throws InterruptedException {
     CountDownLatch stop = new CountDownLatch(1);
-    Signals.onTermination(stop::countDown);
+    Signals.onTermination(
+        () -> {
+          if (stop.getCount() == 0) {
+            relay.close(); // a second signal: stop waiting for requests in flight
+          }
+          stop.countDown();
+        });
     stop.await();
-    log.info("stopping: closing connections and wiping tokens");
-    relay.close();
-    log.info("stopped");
+    log.info("stopping: draining requests in flight (up to {} s), then closing connections and wiping tokens",
+        grace.toSeconds());
+    int cut = relay.drain(grace);
+    if (cut > 0) {
+      log.warn("{} request(s) still in flight after the grace period were cut off", cut);
+    }
+    log.info("stopped: connections closed, tokens wiped");
     return Main.OK;
   }
 }

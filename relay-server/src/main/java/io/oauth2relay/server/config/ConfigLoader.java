@@ -40,8 +40,9 @@ public final class ConfigLoader {
   private static final Pattern METHOD = Pattern.compile("[A-Z][A-Z0-9_-]*");
   private static final Pattern HEADER_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
 
-  private static final Set<String> TOP =
-      Set.of("port", "host", "debug", "logfile", "login", "refresh", "relay", "token", "secrets", "plugins");
+  private static final Set<String> TOP = union(
+      Set.of("port", "host", "debug", "logfile", "login", "refresh", "relay", "token", "secrets", "plugins"),
+      OpsSections.FIELDS);
   private static final Set<String> TOKEN =
       Set.of(
           "refreshAhead", "refreshAt", "jitter", "expiryMargin", "defaultLifetime", "expiresInUnit", "retryMin",
@@ -245,11 +246,18 @@ public final class ConfigLoader {
         policy = r.policy(tokenNode);
       }
     }
+    OpsSpec ops = new OpsSections(env, r.providers, problems, resolved).read(root, host);
     if (!problems.isEmpty()) {
       throw new ConfigException(source, problems.lines());
     }
     return new RelayConfig(
-        source, host, port, debug, logfile, login, refresh, relay, policy, Set.copyOf(resolved), r.providers);
+        source, host, port, debug, logfile, login, refresh, relay, policy, Set.copyOf(resolved), r.providers, ops);
+  }
+
+  private static Set<String> union(Set<String> a, Set<String> b) {
+    Set<String> all = new java.util.HashSet<>(a);
+    all.addAll(b);
+    return Set.copyOf(all);
   }
 
   /** Field-by-field reading; each method reports its own problems and returns a usable default. */

@@ -20,6 +20,7 @@ import java.util.Set;
  *     only)
  * @param secrets the secret providers its {@code ${scheme:reference}}s use (closed with the relay), or
  *     {@code null}
+ * @param ops admin port, caller authentication, shutdown and logging ({@link OpsSpec})
  */
 public record RelayConfig(
     String source,
@@ -32,7 +33,8 @@ public record RelayConfig(
     RelaySpec relay,
     TokenPolicy policy,
     Set<String> variables,
-    SecretProviders secrets) {
+    SecretProviders secrets,
+    OpsSpec ops) {
 
   /** Closes the secret providers, zeroing what they cached; for a config that is not run (check). */
   public void closeSecrets() {

@@ -32,6 +32,7 @@ public final class RelayServer implements AutoCloseable {
   static final Duration CALLER_IDLE_TIMEOUT = Duration.ofMinutes(5);
 
   private final RelayRoute route;
+  private final InboundSteps steps;
   private final Transports transport = Transports.best();
   private final EventLoopGroup boss;
   private final EventLoopGroup workers;
@@ -39,7 +40,13 @@ public final class RelayServer implements AutoCloseable {
   private Channel listener;
 
   public RelayServer(RelayRoute route) throws SSLException {
+    this(route, InboundSteps.NONE);
+  }
+
+  /** @param steps handlers run before the relay handler (observe, authenticate) */
+  public RelayServer(RelayRoute route, InboundSteps steps) throws SSLException {
     this.route = route;
+    this.steps = steps;
     this.boss = transport.newGroup(1, new DefaultThreadFactory("relay-accept", true));
     this.workers = transport.newGroup(0, new DefaultThreadFactory("relay-io", true));
     this.connector = new OriginConnector(route, transport.clientChannel());
@@ -64,6 +71,7 @@ public final class RelayServer implements AutoCloseable {
                     p.addLast(
                         "idle",
                         new IdleStateHandler(0, 0, CALLER_IDLE_TIMEOUT.toSeconds(), TimeUnit.SECONDS));
+                    steps.addTo(p);
                     p.addLast("relay", new CallerHandler(route, connector));
                   }
                 });
@@ -71,6 +79,13 @@ public final class RelayServer implements AutoCloseable {
     InetSocketAddress bound = (InetSocketAddress) listener.localAddress();
     log.info("listening on {}:{} ({} transport)", host, bound.getPort(), transport.name().toLowerCase());
     return bound;
+  }
+
+  /** Stops accepting new connections; those already accepted keep being served (graceful drain). */
+  public void stopAccepting() {
+    if (listener != null) {
+      listener.close().syncUninterruptibly();
+    }
   }
 
   /** Stops accepting, then closes every connection. */

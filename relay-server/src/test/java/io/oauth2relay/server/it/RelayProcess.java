@@ -58,6 +58,11 @@ final class RelayProcess implements AutoCloseable {
     return p;
   }
 
+  /** The JVM's process id (the launcher execs java, so it is the launcher's too). */
+  long pid() {
+    return process.pid();
+  }
+
   int exitCode() {
     return process.exitValue();
   }
@@ -80,6 +85,17 @@ final class RelayProcess implements AutoCloseable {
       Thread.sleep(50);
     }
     throw new AssertionError("no match for " + pattern + " within " + timeout + "\nstdout:\n" + stdout() + "\nstderr:\n" + stderr());
+  }
+
+  /** Sends SIGTERM and returns at once. */
+  void terminate() {
+    process.destroy();
+  }
+
+  /** Waits for the process to end by itself and returns its exit code. */
+  int awaitExit(Duration timeout) throws InterruptedException {
+    assertThat(process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)).as("relay exited").isTrue();
+    return process.exitValue();
   }
 
   /** Sends SIGTERM and returns the exit code. */

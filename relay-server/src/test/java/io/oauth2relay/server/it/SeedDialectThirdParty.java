@@ -41,6 +41,12 @@ final class SeedDialectThirdParty implements AutoCloseable {
   volatile int loginStatus = 200;
   volatile int refreshStatus = 200;
   volatile long refreshDelayMillis;
+  /** The request headers of the API's latest call. */
+  volatile com.sun.net.httpserver.Headers lastApiHeaders;
+  /** Added to error responses as {@code error_description} (say, echoing what the caller sent). */
+  volatile String errorDescription;
+  /** How long the API takes to answer (a slow request in flight). */
+  volatile long apiDelayMillis;
   volatile long lifetimeSeconds = 60;
   volatile String tokenPrefix = "tok";
 
@@ -87,9 +93,9 @@ final class SeedDialectThirdParty implements AutoCloseable {
     drain(ex);
     String auth = ex.getRequestHeaders().getFirst("Authorization");
     if (loginStatus != 200) {
-      send(ex, loginStatus, "{\"error\":\"temporarily_unavailable\"}");
+      send(ex, loginStatus, error("temporarily_unavailable"));
     } else if (!ex.getRequestMethod().equals("GET") || !("Basic " + expectedAuthstring).equals(auth)) {
-      send(ex, 401, "{\"error\":\"invalid_client\"}");
+      send(ex, 401, error("invalid_client"));
     } else {
       issue(ex);
     }
@@ -102,11 +108,11 @@ final class SeedDialectThirdParty implements AutoCloseable {
     String token = ex.getRequestHeaders().getFirst("Authorization");
     String json = new String(body, StandardCharsets.UTF_8);
     if (refreshStatus != 200) {
-      send(ex, refreshStatus, "{\"error\":\"invalid_grant\"}");
+      send(ex, refreshStatus, error("invalid_grant"));
     } else if (token == null
         || !json.equals("{\"token\": \"" + token + "\"}")
         || liveRefreshTokens.remove(token) == null) {
-      send(ex, 400, "{\"error\":\"invalid_grant\"}");
+      send(ex, 400, error("invalid_grant"));
     } else {
       issue(ex);
     }
@@ -124,14 +130,16 @@ final class SeedDialectThirdParty implements AutoCloseable {
 
   private void api(HttpExchange ex) throws IOException {
     apiCalls.incrementAndGet();
+    lastApiHeaders = ex.getRequestHeaders();
     byte[] body = drain(ex);
+    sleep(apiDelayMillis);
     String auth = ex.getRequestHeaders().getFirst("Authorization");
     apiAuthorizations.add(String.valueOf(auth));
     Long expiry = auth != null && auth.startsWith("Bearer ") ? accessExpiry.get(auth.substring(7)) : null;
     if (expiry == null || expiry < System.currentTimeMillis()) {
       rejectedApiCalls.incrementAndGet();
       ex.getResponseHeaders().set("WWW-Authenticate", "Bearer error=\"invalid_token\"");
-      send(ex, 401, "{\"error\":\"invalid_token\"}");
+      send(ex, 401, error("invalid_token"));
       return;
     }
     String query = ex.getRequestURI().getRawQuery();
@@ -143,6 +151,11 @@ final class SeedDialectThirdParty implements AutoCloseable {
         + "\",\"contentType\":\"" + contentType
         + "\",\"bodyLength\":" + body.length
         + ",\"bodySha256\":\"" + sha256(body) + "\"}");
+  }
+
+  private String error(String code) {
+    String description = errorDescription;
+    return "{\"error\":\"" + code + "\"" + (description == null ? "" : ",\"error_description\":\"" + description + "\"") + "}";
   }
 
   private static byte[] drain(HttpExchange ex) throws IOException {

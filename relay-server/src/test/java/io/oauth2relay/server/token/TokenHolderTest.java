@@ -310,6 +310,8 @@ class TokenHolderTest {
     TokenState second = obtained();
     byte[] access = second.values(TemplateValues.NONE).value(Placeholder.ACCESSTOKEN);
     byte[] refresh = second.refreshTokenBytes();
+    byte[] type = second.values(TemplateValues.NONE).value(Placeholder.TOKENTYPE);
+    byte[] authstring = fetcher.authstring();
 
     holder.close();
 
@@ -317,6 +319,8 @@ class TokenHolderTest {
     assertThat(second.isWiped()).isTrue();
     assertThat(access).containsOnly(0);
     assertThat(refresh).containsOnly(0);
+    assertThat(type).containsOnly(0);
+    assertThat(authstring).containsOnly(0); // the credential, not only the tokens
     assertThat(holder.current()).isNull();
   }
 

@@ -1,0 +1,111 @@
+package io.oauth2relay.server.admin;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.oauth2relay.server.proxy.Traffic;
+import io.oauth2relay.server.proxy.TrafficListener;
+import io.oauth2relay.server.token.TokenHolder;
+import io.oauth2relay.server.token.TokenMetrics;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * The relay's Prometheus metrics. Every label value is a fixed word chosen here (route name, status code,
+ * call, failure class): nothing from a request, a response or a token ever becomes a label or a value.
+ *
+ * <pre>
+ *   relay_requests_seconds{route,status}         histogram: requests by route and status, latency
+ *   relay_connections_open                       caller connections open now
+ *   relay_requests_in_flight                     requests received, not yet answered
+ *   relay_token_fetches_total{route,call}        successful login/refresh calls
+ *   relay_token_failures_total{route,call,class} failed calls, class transient or rejected
+ *   relay_token_call_seconds{route,call}         duration of token calls
+ *   relay_token_expiry_seconds{route}            seconds until the held token expires (NaN: none)
+ * </pre>
+ */
+public final class RelayMetrics implements TokenMetrics, TrafficListener {
+  private static final Duration[] BUCKETS = {
+    Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50),
+    Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1),
+    Duration.ofMillis(2500), Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(30)
+  };
+
+  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final String route;
+
+  public RelayMetrics(String route) {
+    this.route = route;
+  }
+
+  /** Registers the gauges that read live state. */
+  public void watch(Traffic traffic, TokenHolder holder) {
+    Gauge.builder("relay.connections.open", traffic, Traffic::openConnections)
+        .description("Caller connections open now")
+        .register(registry);
+    Gauge.builder("relay.requests.in.flight", traffic, Traffic::inFlight)
+        .description("Requests received and not yet completely answered")
+        .register(registry);
+    if (holder != null) {
+      Supplier<Number> expiry =
+          () -> {
+            long s = holder.secondsToExpiry();
+            return s == Long.MIN_VALUE ? Double.NaN : s;
+          };
+      Gauge.builder("relay.token.expiry.seconds", expiry)
+          .description("Seconds until the held access token expires (negative: expired; NaN: none yet)")
+          .tag("route", route)
+          .register(registry);
+    }
+  }
+
+  @Override
+  public void exchangeFinished(String method, String target, int status, long nanos, long bytes) {
+    Timer.builder("relay.requests")
+        .description("Requests by route and response status (0: the connection ended first)")
+        .tag("route", route)
+        .tag("status", Integer.toString(status))
+        .serviceLevelObjectives(BUCKETS)
+        .register(registry)
+        .record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  @Override
+  public void fetched(String call, long nanos) {
+    Counter.builder("relay.token.fetches")
+        .description("Successful token calls")
+        .tag("route", route)
+        .tag("call", call)
+        .register(registry)
+        .increment();
+    callTimer(call).record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  @Override
+  public void failed(String call, String failureClass, long nanos) {
+    Counter.builder("relay.token.failures")
+        .description("Failed token calls by class: transient (retried soon) or rejected (credentials or grant refused)")
+        .tag("route", route)
+        .tag("call", call)
+        .tag("class", failureClass)
+        .register(registry)
+        .increment();
+    callTimer(call).record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  private Timer callTimer(String call) {
+    return Timer.builder("relay.token.call")
+        .description("Duration of token calls")
+        .tag("route", route)
+        .tag("call", call)
+        .register(registry);
+  }
+
+  /** The Prometheus text exposition. */
+  public String scrape() {
+    return registry.scrape();
+  }
+}

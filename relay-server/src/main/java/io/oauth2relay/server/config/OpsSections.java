@@ -1,0 +1,237 @@
+package io.oauth2relay.server.config;
+
+import io.oauth2relay.server.secrets.SecretProviders;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+
+/**
+ * Reads the operational top-level fields into an {@link OpsSpec}: {@code admin}, {@code inbound},
+ * {@code requireCallerAuth}, {@code shutdownGraceSeconds}, {@code logFormat}, {@code accessLog},
+ * {@code sensitiveQueryParams}. Kept apart from {@link ConfigLoader}'s reader so the token and relay
+ * sections and these evolve independently. Like the loader, no message quotes a value.
+ */
+final class OpsSections {
+  /** The top-level names this reader owns. */
+  static final Set<String> FIELDS =
+      Set.of("admin", "inbound", "requireCallerAuth", "shutdownGraceSeconds", "logFormat", "accessLog",
+          "sensitiveQueryParams");
+
+  private static final Set<String> ADMIN = Set.of("port", "host");
+  private static final Set<String> INBOUND = Set.of("apiKeys", "header", "allowFrom");
+  private static final Pattern HEADER_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
+  /** A whole secret reference: an API key must come from the environment (or a secret store), not the file. */
+  private static final Pattern REFERENCE = Pattern.compile("\\$\\{[^}]+}");
+
+  private final Function<String, String> env;
+  private final Problems problems;
+  private final Set<String> resolved;
+  /** For {@code ${file:...}}, {@code ${vault:...}} API keys: resolved once, at start-up. */
+  private final SecretProviders providers;
+
+  OpsSections(Function<String, String> env, SecretProviders providers, Problems problems, Set<String> resolved) {
+    this.providers = providers;
+    this.env = env;
+    this.problems = problems;
+    this.resolved = resolved;
+  }
+
+  OpsSpec read(JsonNode root, String host) {
+    OpsSpec d = OpsSpec.DEFAULTS;
+    OpsSpec.Admin admin = admin(root.get("admin"));
+    OpsSpec.Inbound inbound = inbound(root.get("inbound"));
+    boolean require = bool(root, "requireCallerAuth", false);
+    if (require && !inbound.authenticates() && !OpsSpec.isLoopback(host)) {
+      problems.add(
+          "requireCallerAuth",
+          "the relay listens beyond loopback without caller authentication"
+              + " (expected inbound.apiKeys or inbound.allowFrom, or a loopback host)");
+    }
+    long grace = integer(root, "shutdownGraceSeconds", d.shutdownGrace().toSeconds(), 0, 3600);
+    String format = text(root, "logFormat", "text").toLowerCase(Locale.ROOT);
+    if (!format.equals("text") && !format.equals("json")) {
+      problems.add("logFormat", "expected \"text\" or \"json\"");
+    }
+    boolean accessLog = bool(root, "accessLog", d.accessLog());
+    Set<String> sensitive = new TreeSet<>(d.sensitiveQueryParams());
+    for (String name : strings(root.get("sensitiveQueryParams"), "sensitiveQueryParams")) {
+      sensitive.add(name.toLowerCase(Locale.ROOT));
+    }
+    return new OpsSpec(
+        admin, inbound, Duration.ofSeconds(grace), format.equals("json"), accessLog, Set.copyOf(sensitive));
+  }
+
+  private OpsSpec.Admin admin(JsonNode node) {
+    if (node == null || node.isNull()) {
+      return null;
+    }
+    if (!node.isObject()) {
+      problems.add("admin", "expected an object with \"port\" (and optionally \"host\")");
+      return null;
+    }
+    unknownFields(node, "admin.", ADMIN);
+    if (!node.has("port")) {
+      problems.add("admin.port", "missing (expected a port number between 0 and 65535)");
+      return null;
+    }
+    long port = integer(node, "port", "admin.port", -1, 0, 65535);
+    String host = text(node, "host", "admin.host", "127.0.0.1");
+    return new OpsSpec.Admin(host, (int) port);
+  }
+
+  private OpsSpec.Inbound inbound(JsonNode node) {
+    if (node == null || node.isNull()) {
+      return OpsSpec.Inbound.NONE;
+    }
+    if (!node.isObject()) {
+      problems.add("inbound", "expected an object with \"apiKeys\" and/or \"allowFrom\"");
+      return OpsSpec.Inbound.NONE;
+    }
+    unknownFields(node, "inbound.", INBOUND);
+    String header = text(node, "header", "inbound.header", OpsSpec.Inbound.NONE.header()).trim();
+    if (!HEADER_NAME.matcher(header).matches()) {
+      problems.add("inbound.header", "expected a valid HTTP header name");
+    } else if (header.equalsIgnoreCase("Authorization") || header.equalsIgnoreCase("Host")) {
+      problems.add("inbound.header", "expected a header of its own (not Authorization or Host)");
+    }
+    List<Template> keys = new ArrayList<>();
+    JsonNode keysNode = node.get("apiKeys");
+    if (keysNode != null && !keysNode.isNull()) {
+      if (!keysNode.isArray()) {
+        problems.add("inbound.apiKeys", "expected an array of secret references such as [\"${RELAY_API_KEY}\"]");
+      } else {
+        for (int i = 0; i < keysNode.size(); i++) {
+          String field = "inbound.apiKeys[" + i + "]";
+          JsonNode k = keysNode.get(i);
+          if (!k.isTextual() || !REFERENCE.matcher(k.textValue().trim()).matches()) {
+            problems.add(field, "expected a secret reference such as ${RELAY_API_KEY} (a key written into the file is a secret on disk)");
+            continue;
+          }
+          Template t = Template.parse(k.textValue().trim(), field, env, providers, false, problems, resolved);
+          if (!t.isConstant()) {
+            problems.add(field, "runtime placeholders such as ${ACCESSTOKEN} are not allowed here");
+          } else if (t.isEmpty()) {
+            problems.add(field, "the referenced value is empty (expected an API key)");
+          } else {
+            keys.add(t);
+          }
+        }
+      }
+    }
+    List<Cidr> networks = new ArrayList<>();
+    int i = 0;
+    for (String text : strings(node.get("allowFrom"), "inbound.allowFrom")) {
+      Cidr c = Cidr.parse(text);
+      if (c == null) {
+        problems.add("inbound.allowFrom[" + i + "]", "expected an IPv4 or IPv6 address or CIDR block such as 10.0.0.0/8");
+      } else {
+        networks.add(c);
+      }
+      i++;
+    }
+    return new OpsSpec.Inbound(header, List.copyOf(keys), List.copyOf(networks));
+  }
+
+  private List<String> strings(JsonNode node, String field) {
+    List<String> out = new ArrayList<>();
+    if (node == null || node.isNull()) {
+      return out;
+    }
+    if (!node.isArray()) {
+      problems.add(field, "expected an array of strings");
+      return out;
+    }
+    for (int i = 0; i < node.size(); i++) {
+      JsonNode n = node.get(i);
+      if (!n.isTextual()) {
+        problems.add(field + "[" + i + "]", "expected a string");
+      } else {
+        out.add(n.textValue().trim());
+      }
+    }
+    return new ArrayList<>(new LinkedHashSet<>(out));
+  }
+
+  private void unknownFields(JsonNode node, String prefix, Set<String> known) {
+    for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
+      String name = it.next();
+      if (!known.contains(name)) {
+        problems.add(prefix + name, "unknown field (expected one of: " + String.join(", ", new TreeSet<>(known)) + ")");
+      }
+    }
+  }
+
+  private String text(JsonNode parent, String name, String dflt) {
+    return text(parent, name, name, dflt);
+  }
+
+  private String text(JsonNode parent, String name, String field, String dflt) {
+    JsonNode node = parent.get(name);
+    if (node == null || node.isNull()) {
+      return dflt;
+    }
+    if (!node.isTextual()) {
+      problems.add(field, "expected a string");
+      return dflt;
+    }
+    Template t = Template.parse(node.textValue(), field, env, providers, false, problems, resolved);
+    if (!t.isConstant()) {
+      problems.add(field, "runtime placeholders such as ${ACCESSTOKEN} are not allowed here");
+      return dflt;
+    }
+    return t.constantText();
+  }
+
+  private boolean bool(JsonNode parent, String name, boolean dflt) {
+    JsonNode node = parent.get(name);
+    if (node == null || node.isNull()) {
+      return dflt;
+    }
+    if (node.isBoolean()) {
+      return node.booleanValue();
+    }
+    String t = node.isTextual() ? text(parent, name, "").trim().toLowerCase(Locale.ROOT) : "";
+    if (t.equals("true") || t.equals("false")) {
+      return t.equals("true");
+    }
+    problems.add(name, "expected true or false");
+    return dflt;
+  }
+
+  private long integer(JsonNode parent, String name, long dflt, long min, long max) {
+    return integer(parent, name, name, dflt, min, max);
+  }
+
+  private long integer(JsonNode parent, String name, String field, long dflt, long min, long max) {
+    JsonNode node = parent.get(name);
+    if (node == null || node.isNull()) {
+      return dflt;
+    }
+    long value;
+    if (node.isIntegralNumber() && node.canConvertToLong()) {
+      value = node.longValue();
+    } else if (node.isTextual()) {
+      try {
+        value = Long.parseLong(text(parent, name, field, "").trim());
+      } catch (NumberFormatException e) {
+        value = Long.MIN_VALUE;
+      }
+    } else {
+      value = Long.MIN_VALUE;
+    }
+    if (value < min || value > max) {
+      problems.add(field, "expected a whole number from " + min + " to " + max);
+      return dflt;
+    }
+    return value;
+  }
+}

@@ -1,0 +1,82 @@
+package io.oauth2relay.server.config;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * How the relay is operated and who may call it: the top-level {@code admin}, {@code inbound},
+ * {@code requireCallerAuth}, {@code shutdownGraceSeconds}, {@code logFormat}, {@code accessLog} and
+ * {@code sensitiveQueryParams} fields (read by {@link OpsSections}).
+ *
+ * @param admin the admin listener, or {@code null} when there is none
+ * @param inbound caller authentication, or {@link Inbound#NONE}
+ * @param shutdownGrace how long in-flight requests may take to finish after SIGTERM/SIGINT
+ * @param jsonLogs one JSON object per log line instead of the text pattern
+ * @param accessLog one log line per relayed request
+ * @param sensitiveQueryParams lower-case query parameter names whose values the access log masks
+ */
+public record OpsSpec(
+    Admin admin,
+    Inbound inbound,
+    Duration shutdownGrace,
+    boolean jsonLogs,
+    boolean accessLog,
+    Set<String> sensitiveQueryParams) {
+
+  /** Masked in the access log whatever the config adds. */
+  public static final Set<String> DEFAULT_SENSITIVE =
+      Set.of(
+          "access_token", "token", "id_token", "refresh_token", "code", "password", "passwd", "secret",
+          "client_secret", "api_key", "apikey", "key", "signature", "sig", "assertion");
+
+  public static final OpsSpec DEFAULTS =
+      new OpsSpec(null, Inbound.NONE, Duration.ofSeconds(20), false, true, DEFAULT_SENSITIVE);
+
+  /** Whether {@code host} is a loopback literal or {@code localhost} (no name is looked up). */
+  public static boolean isLoopback(String host) {
+    String h = host.trim().toLowerCase(Locale.ROOT);
+    if (h.startsWith("[") && h.endsWith("]")) {
+      h = h.substring(1, h.length() - 1);
+    }
+    if (h.equals("localhost")) {
+      return true;
+    }
+    Cidr address = Cidr.parse(h);
+    return address != null
+        && (Cidr.parse("127.0.0.0/8").contains(toInet(address)) || Cidr.parse("::1").equals(address));
+  }
+
+  private static java.net.InetAddress toInet(Cidr c) {
+    try {
+      return java.net.InetAddress.getByAddress(c.network());
+    } catch (java.net.UnknownHostException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** The admin listener: {@code /healthz}, {@code /readyz}, {@code /metrics}. */
+  public record Admin(String host, int port) {}
+
+  /**
+   * Caller authentication.
+   *
+   * @param header the request header carrying an API key
+   * @param apiKeys accepted keys, resolved from secret references (empty: no key required)
+   * @param allowFrom source networks allowed to call (empty: any)
+   */
+  public record Inbound(String header, List<Template> apiKeys, List<Cidr> allowFrom) {
+    public static final Inbound NONE = new Inbound("X-Api-Key", List.of(), List.of());
+
+    /** Whether any caller check is configured. */
+    public boolean authenticates() {
+      return !apiKeys.isEmpty() || !allowFrom.isEmpty();
+    }
+
+    @Override
+    public String toString() {
+      return "Inbound[header=" + header + ", apiKeys=" + apiKeys.size() + " (****), allowFrom=" + allowFrom + "]";
+    }
+  }
+}

@@ -1,0 +1,88 @@
+package io.oauth2relay.server.proxy;
+
+import io.netty.handler.codec.http.QueryStringDecoder;
+import java.util.Locale;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One log line per request: method, path, query with sensitive values masked, status, duration, response
+ * bytes, route. Never a header, never a body. A target that is not a path (absolute-form, which could
+ * carry user-info) is logged as {@code -}; control characters are replaced so a caller cannot forge lines.
+ */
+public final class AccessLog implements TrafficListener {
+  private static final Logger log = LoggerFactory.getLogger(AccessLog.class);
+  static final int MAX_TARGET = 512;
+
+  private final String route;
+  private final Set<String> sensitive;
+
+  /** @param sensitive lower-case query parameter names whose values are masked */
+  public AccessLog(String route, Set<String> sensitive) {
+    this.route = route;
+    this.sensitive = Set.copyOf(sensitive);
+  }
+
+  @Override
+  public void exchangeFinished(String method, String target, int status, long nanos, long bytes) {
+    if (log.isInfoEnabled()) {
+      log.info("{} {} {} {} ms {} B route={}", safe(method), redact(target), status == 0 ? "-" : status,
+          nanos / 1_000_000, bytes, route);
+    }
+  }
+
+  /** The target with every value of a sensitive query parameter replaced by {@code ****}. */
+  String redact(String target) {
+    if (target == null || target.isEmpty() || target.charAt(0) != '/') {
+      return "-";
+    }
+    int q = target.indexOf('?');
+    if (q < 0) {
+      return safe(target);
+    }
+    StringBuilder out = new StringBuilder(target.length());
+    out.append(target, 0, q + 1);
+    String query = target.substring(q + 1);
+    int fragment = query.indexOf('#');
+    if (fragment >= 0) {
+      query = query.substring(0, fragment);
+    }
+    String[] pairs = query.split("[&;]", -1);
+    for (int i = 0; i < pairs.length; i++) {
+      if (i > 0) {
+        out.append('&');
+      }
+      String pair = pairs[i];
+      int eq = pair.indexOf('=');
+      String rawName = eq < 0 ? pair : pair.substring(0, eq);
+      String name = decode(rawName).toLowerCase(Locale.ROOT).trim();
+      if (eq >= 0 && sensitive.contains(name)) {
+        out.append(rawName).append("=****");
+      } else {
+        out.append(pair);
+      }
+    }
+    return safe(out.toString());
+  }
+
+  private static String decode(String raw) {
+    try {
+      return QueryStringDecoder.decodeComponent(raw);
+    } catch (IllegalArgumentException e) {
+      return raw;
+    }
+  }
+
+  private static String safe(String s) {
+    StringBuilder out = new StringBuilder(Math.min(s.length(), MAX_TARGET + 3));
+    for (int i = 0; i < s.length() && i < MAX_TARGET; i++) {
+      char c = s.charAt(i);
+      out.append(c < 0x20 || c == 0x7f || c == '"' ? '?' : c);
+    }
+    if (s.length() > MAX_TARGET) {
+      out.append("...");
+    }
+    return out.toString();
+  }
+}

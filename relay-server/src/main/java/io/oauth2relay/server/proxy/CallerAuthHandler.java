@@ -1,0 +1,108 @@
+package io.oauth2relay.server.proxy;
+
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * Authenticates each request on one caller connection before {@link CallerHandler} sees it: the source
+ * address against {@code inbound.allowFrom} (403), then the API key header against {@code inbound.apiKeys}
+ * (401). An accepted request goes on without the key header (the key is never forwarded upstream). A
+ * refused one is answered with a small JSON body that says nothing about the route or its credentials,
+ * and the connection closes after it (its body, if any, is discarded unread).
+ *
+ * <p>Pipelining: a refusal must not overtake responses to earlier, accepted requests, so it waits until
+ * those are written (outbound {@link LastHttpContent}s are counted), then goes out.
+ */
+final class CallerAuthHandler extends ChannelDuplexHandler {
+  private final CallerAuth auth;
+  /** Requests passed on whose response has not completely gone out. */
+  private int outstanding;
+  private boolean refused;
+  private FullHttpResponse refusal;
+
+  CallerAuthHandler(CallerAuth auth) {
+    this.auth = auth;
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (refused) {
+      ReferenceCountUtil.release(msg); // everything after a refusal: discarded
+      return;
+    }
+    if (!(msg instanceof HttpRequest request)) {
+      ctx.fireChannelRead(msg);
+      return;
+    }
+    FullHttpResponse answer = check(ctx, request);
+    if (answer == null) {
+      outstanding++;
+      ctx.fireChannelRead(request);
+      return;
+    }
+    ReferenceCountUtil.release(msg);
+    refused = true;
+    refusal = answer;
+    if (outstanding == 0) {
+      sendRefusal(ctx);
+    }
+  }
+
+  private FullHttpResponse check(ChannelHandlerContext ctx, HttpRequest request) {
+    if (!(ctx.channel().remoteAddress() instanceof InetSocketAddress remote)
+        || !auth.allows(remote.getAddress())) {
+      return JsonErrors.response(ctx.alloc(), HttpResponseStatus.FORBIDDEN, "forbidden",
+          "this caller is not allowed to use the relay");
+    }
+    if (!auth.requiresKey()) {
+      return null;
+    }
+    List<String> values = request.headers().getAll(auth.header());
+    request.headers().remove(auth.header());
+    // Netty decodes header bytes one to one into chars: ISO-8859-1 gives back exactly the bytes sent.
+    if (values.size() == 1 && auth.acceptsKey(values.get(0).getBytes(StandardCharsets.ISO_8859_1))) {
+      return null;
+    }
+    FullHttpResponse response = JsonErrors.response(ctx.alloc(), HttpResponseStatus.UNAUTHORIZED, "unauthorized",
+        "a valid API key is required");
+    response.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "ApiKey header=\"" + auth.header() + "\"");
+    return response;
+  }
+
+  private void sendRefusal(ChannelHandlerContext ctx) {
+    FullHttpResponse r = refusal;
+    refusal = null;
+    r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+  }
+
+  @Override
+  public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+    boolean last = msg instanceof LastHttpContent;
+    ctx.write(msg, promise);
+    if (last && outstanding > 0 && --outstanding == 0 && refusal != null) {
+      sendRefusal(ctx);
+    }
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    if (refusal != null) {
+      refusal.release();
+      refusal = null;
+    }
+    ctx.fireChannelInactive();
+  }
+}

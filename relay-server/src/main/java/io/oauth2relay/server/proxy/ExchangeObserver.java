@@ -1,0 +1,94 @@
+package io.oauth2relay.server.proxy;
+
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.LastHttpContent;
+import java.util.ArrayDeque;
+
+/**
+ * Watches one caller connection from just behind the HTTP codec: each request head going in, each
+ * response going out, in order (pipelined requests are answered in order, so a FIFO pairs them). It only
+ * observes: every message passes through untouched, and no reference count changes here.
+ *
+ * <pre>
+ *   codec --HttpRequest--> [observe: note method, target, start] --> ... --> CallerHandler
+ *   codec <--HttpResponse/HttpContent-- [observe: status, body bytes; last piece: report] <-- ...
+ * </pre>
+ */
+final class ExchangeObserver extends ChannelDuplexHandler {
+  private final Traffic traffic;
+  private final ArrayDeque<Pending> pending = new ArrayDeque<>();
+  private boolean active;
+
+  private static final class Pending {
+    final String method;
+    final String target;
+    final long startNanos = System.nanoTime();
+    int status;
+    long bytes;
+
+    Pending(String method, String target) {
+      this.method = method;
+      this.target = target;
+    }
+  }
+
+  ExchangeObserver(Traffic traffic) {
+    this.traffic = traffic;
+  }
+
+  @Override
+  public void channelActive(ChannelHandlerContext ctx) {
+    active = true;
+    traffic.opened();
+    ctx.fireChannelActive();
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (msg instanceof HttpRequest request) {
+      boolean malformed = request.decoderResult().isFailure();
+      pending.add(new Pending(malformed ? "-" : request.method().name(), malformed ? "-" : request.uri()));
+      traffic.started();
+    }
+    ctx.fireChannelRead(msg);
+  }
+
+  @Override
+  public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+    Pending p = pending.peek();
+    if (p != null) {
+      if (msg instanceof HttpResponse response) {
+        int code = response.status().code();
+        if (code >= 200 || p.status == 0) {
+          p.status = code;
+        }
+      }
+      if (msg instanceof HttpContent content) {
+        p.bytes += content.content().readableBytes();
+        if (msg instanceof LastHttpContent && p.status >= 200) {
+          pending.poll();
+          traffic.finished(p.method, p.target, p.status, System.nanoTime() - p.startNanos, p.bytes);
+        }
+      }
+    }
+    ctx.write(msg, promise);
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    // Requests the connection ended before answering completely: reported with status 0.
+    for (Pending p; (p = pending.poll()) != null; ) {
+      traffic.finished(p.method, p.target, 0, System.nanoTime() - p.startNanos, p.bytes);
+    }
+    if (active) {
+      active = false;
+      traffic.closed();
+    }
+    ctx.fireChannelInactive();
+  }
+}

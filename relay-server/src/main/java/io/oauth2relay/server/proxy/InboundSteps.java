@@ -1,0 +1,41 @@
+package io.oauth2relay.server.proxy;
+
+import io.netty.channel.ChannelPipeline;
+
+/**
+ * Handlers that run on each caller connection before {@link CallerHandler}: observe (metrics, access log,
+ * in-flight count) and, when configured, authenticate the caller.
+ *
+ * <pre>
+ *   ... -> observe (ExchangeObserver) -> authenticate (CallerAuthHandler, optional) -> relay (CallerHandler)
+ * </pre>
+ */
+public final class InboundSteps {
+  static final String OBSERVE = "observe";
+  static final String AUTHENTICATE = "authenticate";
+
+  /** No steps: the pipeline as {@link RelayServer} builds it on its own. */
+  static final InboundSteps NONE = new InboundSteps(null, null);
+
+  private final Traffic traffic;
+  private final CallerAuth auth;
+
+  /**
+   * @param traffic shared counters and listeners, or {@code null} for no observation
+   * @param auth caller authentication, or {@code null} for none
+   */
+  public InboundSteps(Traffic traffic, CallerAuth auth) {
+    this.traffic = traffic;
+    this.auth = auth;
+  }
+
+  /** Adds the steps at the end of {@code p}; called just before the relay handler is added. */
+  void addTo(ChannelPipeline p) {
+    if (traffic != null) {
+      p.addLast(OBSERVE, new ExchangeObserver(traffic));
+    }
+    if (auth != null) {
+      p.addLast(AUTHENTICATE, new CallerAuthHandler(auth));
+    }
+  }
+}
