@@ -4,12 +4,14 @@ import io.oauth2relay.server.admin.AdminServer;
 import io.oauth2relay.server.admin.RelayMetrics;
 import io.oauth2relay.server.config.OpsSpec;
 import io.oauth2relay.server.config.RelayConfig;
+import io.oauth2relay.server.config.RouteSpec;
 import io.oauth2relay.server.config.TemplateValues;
 import io.oauth2relay.server.proxy.AccessLog;
 import io.oauth2relay.server.proxy.CallerAuth;
 import io.oauth2relay.server.proxy.InboundSteps;
 import io.oauth2relay.server.proxy.RelayRoute;
 import io.oauth2relay.server.proxy.RelayServer;
+import io.oauth2relay.server.proxy.Router;
 import io.oauth2relay.server.proxy.Traffic;
 import io.oauth2relay.server.proxy.TrafficListener;
 import io.oauth2relay.server.token.FixedTokenSource;
@@ -48,8 +50,8 @@ public final class Relay implements AutoCloseable {
   static final String ROUTE = "relay";
 
   private final RelayConfig config;
-  private final TokenSource tokens;
-  private final TokenHolder holder;
+  /** One token source per route, in route order; a route's token never serves another route. */
+  private final List<RouteTokens> routeTokens = new ArrayList<>();
   private final RelayServer server;
   private final Traffic traffic;
   private final AdminServer admin;
@@ -57,51 +59,61 @@ public final class Relay implements AutoCloseable {
   private volatile boolean draining;
   private InetSocketAddress adminAddress;
 
+  /** A route's name, its token source, and the holder behind it ({@code null} for a fixed token). */
+  private record RouteTokens(String name, TokenSource tokens, TokenHolder holder) {}
+
   public Relay(RelayConfig config, Clock clock) throws SSLException {
     this.config = config;
     OpsSpec ops = config.ops();
     RelayMetrics metrics = new RelayMetrics(ROUTE);
-    byte[] authstring = null;
-    if (!config.relay().fixedToken().isEmpty()) {
-      this.holder = null;
-      this.tokens = new FixedTokenSource(config.relay().fixedToken().render(TemplateValues.NONE));
-    } else {
-      TokenFetcher fetcher =
-          new TokenFetcher(
-              config.login(), config.refresh(), config.policy(), clock, TOKEN_CALL_TIMEOUT, config.secrets());
-      fetcher.metrics(metrics);
-      authstring = fetcher.authstring();
-      this.holder = new TokenHolder(fetcher, config.policy(), clock);
-      this.tokens = holder;
+    List<RelayRoute> routes = new ArrayList<>();
+    for (RouteSpec spec : config.routes()) {
+      byte[] authstring = null;
+      TokenHolder holder = null;
+      TokenSource tokens;
+      if (!spec.relay().fixedToken().isEmpty()) {
+        tokens = new FixedTokenSource(spec.relay().fixedToken().render(TemplateValues.NONE));
+      } else {
+        TokenFetcher fetcher =
+            new TokenFetcher(spec.login(), spec.refresh(), spec.policy(), clock, TOKEN_CALL_TIMEOUT, config.secrets());
+        fetcher.metrics(metrics);
+        authstring = fetcher.authstring();
+        holder = new TokenHolder(fetcher, spec.policy(), clock);
+        tokens = holder;
+      }
+      routeTokens.add(new RouteTokens(spec.name(), tokens, holder));
+      routes.add(
+          new RelayRoute(
+              spec.name(), spec.pathPrefix(), spec.host(), spec.stripPrefix(), spec.origin(), spec.relay(), tokens,
+              authstring, spec.policy().replayLimit()));
     }
     List<TrafficListener> listeners = new ArrayList<>(List.of(metrics));
     if (ops.accessLog()) {
       listeners.add(new AccessLog(ROUTE, ops.sensitiveQueryParams()));
     }
     this.traffic = new Traffic(listeners);
-    metrics.watch(traffic, holder);
+    metrics.watch(traffic, routeTokens.get(0).holder());
     CallerAuth auth = ops.inbound().authenticates() ? new CallerAuth(ops.inbound()) : null;
-    this.server =
-        new RelayServer(
-            new RelayRoute(config.relay(), tokens, authstring, config.policy().replayLimit()),
-            new InboundSteps(traffic, auth));
-    this.admin =
-        ops.admin() == null
-            ? null
-            : new AdminServer(metrics, List.of(new AdminServer.Route(ROUTE, this::notReadyReason)));
+    this.server = new RelayServer(new Router(routes), new InboundSteps(traffic, auth));
+    List<AdminServer.Route> readiness = new ArrayList<>();
+    for (RouteTokens r : routeTokens) {
+      readiness.add(new AdminServer.Route(r.name(), () -> notReadyReason(r)));
+    }
+    this.admin = ops.admin() == null ? null : new AdminServer(metrics, readiness);
   }
 
-  /** The token source requests use (tests inspect what it holds after {@link #close()}). */
+  /** The token source of the first route (tests inspect what it holds after {@link #close()}). */
   TokenSource tokens() {
-    return tokens;
+    return routeTokens.get(0).tokens();
   }
 
   /** Why the route cannot serve now, or {@code null}: it holds a token that has not expired. */
-  private String notReadyReason() {
+  private String notReadyReason(RouteTokens route) {
     if (draining || closed.get()) {
       return "shutting down";
     }
-    if (tokens.current() != null || (holder != null && holder.secondsToExpiry() > 0)) {
+    TokenHolder holder = route.holder();
+    if (route.tokens().current() != null || (holder != null && holder.secondsToExpiry() > 0)) {
       return null;
     }
     String why = holder == null ? null : holder.unhealthyReason();
@@ -110,8 +122,10 @@ public final class Relay implements AutoCloseable {
 
   /** Starts the first login in the background, binds the listener and the admin port. */
   public InetSocketAddress start() throws InterruptedException {
-    if (holder != null) {
-      holder.start();
+    for (RouteTokens r : routeTokens) {
+      if (r.holder() != null) {
+        r.holder().start();
+      }
     }
     InetSocketAddress bound = server.start(config.host(), config.port());
     if (admin != null) {
@@ -170,7 +184,9 @@ public final class Relay implements AutoCloseable {
         }
       } finally {
         try {
-          tokens.close();
+          for (RouteTokens r : routeTokens) {
+            r.tokens().close();
+          }
         } finally {
           config.closeSecrets();
         }

@@ -251,7 +251,9 @@ public final class ConfigLoader {
       throw new ConfigException(source, problems.lines());
     }
     return new RelayConfig(
-        source, host, port, debug, logfile, login, refresh, relay, policy, Set.copyOf(resolved), r.providers, ops);
+        source, host, port, debug, logfile, login, refresh, relay, policy, Set.copyOf(resolved), r.providers, ops,
+        List.of(new RouteSpec("relay", "/", null, false, login, refresh, relay, policy, OriginSpec.DEFAULTS)),
+        null);
   }
 
   private static Set<String> union(Set<String> a, Set<String> b) {

@@ -2,6 +2,7 @@ package io.oauth2relay.server.config;
 
 import io.oauth2relay.server.secrets.SecretProviders;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -21,6 +22,9 @@ import java.util.Set;
  * @param secrets the secret providers its {@code ${scheme:reference}}s use (closed with the relay), or
  *     {@code null}
  * @param ops admin port, caller authentication, shutdown and logging ({@link OpsSpec})
+ * @param routes the routes, at least one; the seed format gives one, named {@code relay}, at {@code /}
+ *     from {@code login}, {@code refresh}, {@code relay} and {@code token}
+ * @param tls TLS on the listener, or {@code null} for cleartext
  */
 public record RelayConfig(
     String source,
@@ -34,7 +38,9 @@ public record RelayConfig(
     TokenPolicy policy,
     Set<String> variables,
     SecretProviders secrets,
-    OpsSpec ops) {
+    OpsSpec ops,
+    List<RouteSpec> routes,
+    ServerTls tls) {
 
   /** Closes the secret providers, zeroing what they cached; for a config that is not run (check). */
   public void closeSecrets() {

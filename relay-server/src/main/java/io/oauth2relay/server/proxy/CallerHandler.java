@@ -59,23 +59,27 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
   /** The longest a request waits for a token renewal before it is answered 503. */
   static final Duration TOKEN_WAIT = Duration.ofSeconds(5);
 
-  private final RelayRoute route;
-  private final OriginConnector connector;
+  private final Router router;
+  private final Origins origins;
   private final ArrayDeque<HttpObject> queue = new ArrayDeque<>();
   private ChannelHandlerContext ctx;
   private Exchange exchange;
   /** The origin connection, kept across exchanges while both sides allow keep-alive. */
   private Channel origin;
+  /** The route {@link #origin} leads to. */
+  private RelayRoute originRoute;
   private boolean closing;
 
-  CallerHandler(RelayRoute route, OriginConnector connector) {
-    this.route = route;
-    this.connector = connector;
+  CallerHandler(Router router, Origins origins) {
+    this.router = router;
+    this.origins = origins;
   }
 
   /** One request and its response. */
   private static final class Exchange {
     final HttpRequest request;
+    /** The route that takes this request; {@code null} until it is chosen, or when none does. */
+    RelayRoute route;
     final long startNanos = System.nanoTime();
     boolean keepAlive;
     /** The relay answers this one itself; the request body is discarded. */
@@ -175,13 +179,20 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
       respond(ex, HttpResponseStatus.BAD_REQUEST, "bad_request", "malformed HTTP request", null);
       return;
     }
-    RelayRoute.Refusal refusal = route.check(request);
+    RelayRoute.Refusal refusal = RelayRoute.refuseTarget(request);
     if (refusal != null) {
-      if (refusal.status() == 405 && route.allowedMethod() != null) {
-        respond(ex, HttpResponseStatus.valueOf(refusal.status()), refusal.code(), refusal.message(), route.allowedMethod());
-      } else {
-        respond(ex, HttpResponseStatus.valueOf(refusal.status()), refusal.code(), refusal.message(), null);
-      }
+      respond(ex, HttpResponseStatus.valueOf(refusal.status()), refusal.code(), refusal.message(), null);
+      return;
+    }
+    RelayRoute route = router.select(request);
+    if (route == null) {
+      respond(ex, HttpResponseStatus.NOT_FOUND, "no_route", "no route takes this path", null);
+      return;
+    }
+    ex.route = route;
+    refusal = route.check(request);
+    if (refusal != null) { // a method this route does not take: 405 says which one it does
+      respond(ex, HttpResponseStatus.valueOf(refusal.status()), refusal.code(), refusal.message(), route.allowedMethod());
       return;
     }
     long length = HttpUtil.getContentLength(request, 0L);
@@ -193,6 +204,7 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
 
   /** Runs {@code next} with a usable token: now, or on this event loop once the renewal completes. */
   private void withToken(Exchange ex, BiConsumer<Exchange, TokenState> next) {
+    RelayRoute route = ex.route;
     TokenState token = route.tokens().current();
     if (token != null) {
       next.accept(ex, token);
@@ -244,14 +256,16 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
 
   private void proceed(Exchange ex, TokenState token) {
     ex.token = token;
+    RelayRoute route = ex.route;
     RelayRoute.Outbound outbound = route.outbound(ex.request, token);
     ex.replacementBody = outbound.replacementBody();
-    if (origin != null && origin.isActive()) {
+    if (origin != null && origin.isActive() && originRoute == route) {
       send(ex, outbound.head());
       return;
     }
-    origin = null;
-    connector
+    closeOrigin();
+    origins
+        .of(route)
         .connect(ctx.channel().eventLoop(), this)
         .addListener(
             (ChannelFuture f) -> {
@@ -266,6 +280,7 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
                 return;
               }
               origin = f.channel();
+              originRoute = route;
               send(ex, outbound.head());
             });
   }
@@ -318,7 +333,7 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     int size = content.content().readableBytes();
-    if (ex.keptBytes + size > route.replayLimit()) {
+    if (ex.keptBytes + size > ex.route.replayLimit()) {
       releaseKept(ex);
       return;
     }
@@ -358,7 +373,7 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
     if (!ex.originReusable) {
       closeOrigin();
     }
-    route.tokens().invalidate(ex.token);
+    ex.route.tokens().invalidate(ex.token);
     withToken(ex, this::proceed);
   }
 

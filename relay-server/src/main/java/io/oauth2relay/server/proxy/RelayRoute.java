@@ -11,8 +11,10 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.util.AsciiString;
 import io.oauth2relay.server.config.FormEncoding;
+import io.oauth2relay.server.config.OriginSpec;
 import io.oauth2relay.server.config.Placeholder;
 import io.oauth2relay.server.config.RelaySpec;
+import io.oauth2relay.server.config.RouteSpec;
 import io.oauth2relay.server.config.Template;
 import io.oauth2relay.server.config.TemplateValues;
 import io.oauth2relay.server.token.TokenSource;
@@ -38,6 +40,12 @@ import java.util.Set;
 public final class RelayRoute {
   private static final AsciiString AUTHORIZATION = HttpHeaderNames.AUTHORIZATION;
 
+  private final String name;
+  /** {@code ""} for every path, else {@code /seg...} without a trailing slash. */
+  private final String pathPrefix;
+  private final String hostMatch;
+  private final boolean stripPrefix;
+  private final OriginSpec origin;
   final String originHost;
   final int originPort;
   final boolean tls;
@@ -60,6 +68,30 @@ public final class RelayRoute {
    * @param replayLimit the largest request body kept for a replay after a 401; 0 for no replay
    */
   public RelayRoute(RelaySpec spec, TokenSource tokens, byte[] authstring, int replayLimit) {
+    this("relay", "/", null, false, OriginSpec.DEFAULTS, spec, tokens, authstring, replayLimit);
+  }
+
+  /**
+   * A route of a {@code routes} list (see {@link RouteSpec} for the meaning of each routing field).
+   *
+   * @param authstring the {@code ${AUTHSTRING}} value, or {@code null}
+   * @param replayLimit the largest request body kept for a replay after a 401; 0 for no replay
+   */
+  public RelayRoute(
+      String name,
+      String pathPrefix,
+      String hostMatch,
+      boolean stripPrefix,
+      OriginSpec origin,
+      RelaySpec spec,
+      TokenSource tokens,
+      byte[] authstring,
+      int replayLimit) {
+    this.name = name;
+    this.pathPrefix = pathPrefix.endsWith("/") ? pathPrefix.substring(0, pathPrefix.length() - 1) : pathPrefix;
+    this.hostMatch = hostMatch == null ? null : hostMatch.toLowerCase(Locale.ROOT);
+    this.stripPrefix = stripPrefix;
+    this.origin = origin;
     this.replayLimit = tokens.renewable() ? replayLimit : 0;
     URI url = spec.url();
     this.spec = spec;
@@ -74,8 +106,8 @@ public final class RelayRoute {
     this.allowedMethod = spec.method();
     this.contentType = spec.contentType();
     this.credentials = p -> p == Placeholder.AUTHSTRING ? authstring : null;
-    for (String name : spec.headers().keySet()) {
-      replacedHeaders.add(name.toLowerCase(Locale.ROOT));
+    for (String header : spec.headers().keySet()) {
+      replacedHeaders.add(header.toLowerCase(Locale.ROOT));
     }
     this.replacedParameters = Set.copyOf(spec.parameters().keySet());
     boolean usesToken =
@@ -92,7 +124,28 @@ public final class RelayRoute {
     return host.indexOf(':') >= 0 && !host.startsWith("[") ? "[" + host + "]" : host;
   }
 
-  TokenSource tokens() {
+  /** The route's name in metrics, readiness and the access log. */
+  public String name() {
+    return name;
+  }
+
+  /** {@code ""} when the route takes every path, else its prefix without a trailing slash. */
+  String pathPrefix() {
+    return pathPrefix;
+  }
+
+  /** The lower-case {@code Host} this route takes, or {@code null} for any. */
+  String hostMatch() {
+    return hostMatch;
+  }
+
+  /** How the relay connects to this route's upstream. */
+  OriginSpec origin() {
+    return origin;
+  }
+
+  /** The token source of this route (and of no other). */
+  public TokenSource tokens() {
     return tokens;
   }
 
@@ -107,17 +160,14 @@ public final class RelayRoute {
   }
 
   /**
-   * Why this request is refused, or {@code null} when it may be relayed. Refused: CONNECT, any target
-   * that is not origin-form ({@code /path}), dot segments that could climb above {@code relay.url}'s path,
-   * a method other than {@code relay.method}, and a body framed twice (request smuggling).
+   * Why this request is refused whatever route it would take, or {@code null}: CONNECT, any target that
+   * is not origin-form ({@code /path}), dot segments that could climb above {@code relay.url}'s path, and
+   * a body framed twice (request smuggling). Checked before routing, so that no route can let these by.
    */
-  Refusal check(HttpRequest request) {
+  static Refusal refuseTarget(HttpRequest request) {
     HttpMethod method = request.method();
     if (method.equals(HttpMethod.CONNECT)) {
       return new Refusal(405, "method_not_allowed", "CONNECT is not supported: this is not a forward proxy");
-    }
-    if (allowedMethod != null && !method.name().equals(allowedMethod)) {
-      return new Refusal(405, "method_not_allowed", "this relay accepts " + allowedMethod + " only");
     }
     String uri = request.uri();
     if (uri.isEmpty() || uri.charAt(0) != '/') {
@@ -134,6 +184,17 @@ public final class RelayRoute {
     }
     if (h.contains(HttpHeaderNames.TRANSFER_ENCODING) && !HttpUtil.isTransferEncodingChunked(request)) {
       return new Refusal(501, "not_implemented", "only the chunked transfer coding is supported");
+    }
+    return null;
+  }
+
+  /**
+   * Why this route refuses a request that passed {@link #refuseTarget}, or {@code null} when it may be
+   * relayed: a method other than {@code relay.method}.
+   */
+  Refusal check(HttpRequest request) {
+    if (allowedMethod != null && !request.method().name().equals(allowedMethod)) {
+      return new Refusal(405, "method_not_allowed", "this relay accepts " + allowedMethod + " only");
     }
     return null;
   }
@@ -202,8 +263,14 @@ public final class RelayRoute {
     int q = uri.indexOf('?');
     String path = q < 0 ? uri : uri.substring(0, q);
     String callerQuery = q < 0 ? null : uri.substring(q + 1);
+    if (stripPrefix && !pathPrefix.isEmpty()) {
+      path = path.substring(pathPrefix.length()); // the router only picks this route when it matches
+    }
     StringBuilder target = new StringBuilder(basePath.length() + uri.length() + 32);
     target.append(basePath).append(path);
+    if (target.length() == 0) {
+      target.append('/');
+    }
     String query = mergeQuery(callerQuery, inj.query());
     if (query != null && !query.isEmpty()) {
       target.append('?').append(query);

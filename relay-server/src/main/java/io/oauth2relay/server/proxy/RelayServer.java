@@ -31,25 +31,25 @@ public final class RelayServer implements AutoCloseable {
   /** A keep-alive caller connection with no request for this long is closed. */
   static final Duration CALLER_IDLE_TIMEOUT = Duration.ofMinutes(5);
 
-  private final RelayRoute route;
+  private final Router router;
   private final InboundSteps steps;
   private final Transports transport = Transports.best();
   private final EventLoopGroup boss;
   private final EventLoopGroup workers;
-  private final OriginConnector connector;
+  private final Origins origins;
   private Channel listener;
 
-  public RelayServer(RelayRoute route) throws SSLException {
-    this(route, InboundSteps.NONE);
+  public RelayServer(Router router) throws SSLException {
+    this(router, InboundSteps.NONE);
   }
 
   /** @param steps handlers run before the relay handler (observe, authenticate) */
-  public RelayServer(RelayRoute route, InboundSteps steps) throws SSLException {
-    this.route = route;
+  public RelayServer(Router router, InboundSteps steps) throws SSLException {
+    this.router = router;
     this.steps = steps;
     this.boss = transport.newGroup(1, new DefaultThreadFactory("relay-accept", true));
     this.workers = transport.newGroup(0, new DefaultThreadFactory("relay-io", true));
-    this.connector = new OriginConnector(route, transport.clientChannel());
+    this.origins = new Origins(router, transport.clientChannel());
   }
 
   /** Binds and returns the bound address (port 0 picks a free port). */
@@ -72,7 +72,7 @@ public final class RelayServer implements AutoCloseable {
                         "idle",
                         new IdleStateHandler(0, 0, CALLER_IDLE_TIMEOUT.toSeconds(), TimeUnit.SECONDS));
                     steps.addTo(p);
-                    p.addLast("relay", new CallerHandler(route, connector));
+                    p.addLast("relay", new CallerHandler(router, origins));
                   }
                 });
     listener = b.bind(host, port).sync().channel();
