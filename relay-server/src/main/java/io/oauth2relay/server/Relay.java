@@ -94,7 +94,7 @@ public final class Relay implements AutoCloseable {
     this.traffic = new Traffic(listeners);
     metrics.watch(traffic, routeTokens.get(0).holder());
     CallerAuth auth = ops.inbound().authenticates() ? new CallerAuth(ops.inbound()) : null;
-    this.server = new RelayServer(new Router(routes), new InboundSteps(traffic, auth));
+    this.server = new RelayServer(new Router(routes), new InboundSteps(traffic, auth), config.tls());
     List<AdminServer.Route> readiness = new ArrayList<>();
     for (RouteTokens r : routeTokens) {
       readiness.add(new AdminServer.Route(r.name(), () -> notReadyReason(r)));

@@ -6,7 +6,9 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -19,8 +21,10 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Future;
 import io.oauth2relay.server.token.TokenState;
 import io.oauth2relay.server.token.TokenUnavailableException;
 import java.util.ArrayDeque;
@@ -63,11 +67,14 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
   private final Origins origins;
   private final ArrayDeque<HttpObject> queue = new ArrayDeque<>();
   private ChannelHandlerContext ctx;
+  /** This caller is one HTTP/2 stream (one exchange, then the stream ends) rather than a connection. */
+  private boolean stream;
+  private RelayRoute.Caller caller;
   private Exchange exchange;
-  /** The origin connection, kept across exchanges while both sides allow keep-alive. */
+  /** The origin connection the current exchange borrowed, or {@code null}. */
   private Channel origin;
-  /** The route {@link #origin} leads to. */
-  private RelayRoute originRoute;
+  /** The pool {@link #origin} came from and goes back to. */
+  private OriginPool originPool;
   private boolean closing;
 
   CallerHandler(Router router, Origins origins) {
@@ -105,6 +112,8 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
     boolean swallowing;
     /** Waiting for a token renewal to complete. */
     boolean awaitingToken;
+    /** Gives the upstream {@code origin.responseTimeout} to start answering a completely sent request. */
+    ScheduledFuture<?> responseTimer;
 
     Exchange(HttpRequest request) {
       this.request = request;
@@ -115,6 +124,7 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     this.ctx = ctx;
+    this.stream = ctx.channel() instanceof Http2StreamChannel;
   }
 
   @Override
@@ -128,7 +138,14 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
       ReferenceCountUtil.release(msg);
       return;
     }
-    queue.add(http);
+    if (msg instanceof FullHttpRequest full) {
+      // HTTP/2 gives a request that ends with its headers as one message: take it as head and end, so
+      // that both versions go through the same steps.
+      queue.add(new DefaultHttpRequest(full.protocolVersion(), full.method(), full.uri(), full.headers()));
+      queue.add(new DefaultLastHttpContent(full.content(), full.trailingHeaders()));
+    } else {
+      queue.add(http);
+    }
     drain();
   }
 
@@ -257,32 +274,59 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
   private void proceed(Exchange ex, TokenState token) {
     ex.token = token;
     RelayRoute route = ex.route;
-    RelayRoute.Outbound outbound = route.outbound(ex.request, token);
+    RelayRoute.Outbound outbound = route.outbound(ex.request, token, caller());
     ex.replacementBody = outbound.replacementBody();
-    if (origin != null && origin.isActive() && originRoute == route) {
-      send(ex, outbound.head());
+    if (origin != null && origin.isActive()) {
+      send(ex, outbound.head()); // a replay on the connection that carried the first attempt
       return;
     }
-    closeOrigin();
-    origins
-        .of(route)
-        .connect(ctx.channel().eventLoop(), this)
-        .addListener(
-            (ChannelFuture f) -> {
-              if (exchange != ex || closing) {
-                f.channel().close();
-                return;
-              }
-              if (!f.isSuccess()) {
-                log.debug("cannot connect to the upstream: {}", f.cause().toString());
-                respond(ex, HttpResponseStatus.BAD_GATEWAY, "upstream_unreachable", "cannot connect to the upstream", null);
-                drain();
-                return;
-              }
-              origin = f.channel();
-              originRoute = route;
-              send(ex, outbound.head());
-            });
+    origin = null;
+    OriginPool pool = origins.of(route);
+    Future<Channel> acquired = pool.acquire(ctx.channel().eventLoop());
+    if (acquired.isDone()) {
+      acquired(ex, pool, acquired, outbound.head());
+    } else {
+      acquired.addListener(f -> acquired(ex, pool, acquired, outbound.head()));
+    }
+  }
+
+  /** Who is calling, for the forwarding headers; computed once per caller channel. */
+  private RelayRoute.Caller caller() {
+    if (caller == null) {
+      Channel connection = stream ? ctx.channel().parent() : ctx.channel();
+      String address =
+          connection.remoteAddress() instanceof java.net.InetSocketAddress remote
+              ? remote.getAddress().getHostAddress()
+              : "unknown";
+      boolean tls = connection.pipeline().get(io.netty.handler.ssl.SslHandler.class) != null;
+      caller = new RelayRoute.Caller(address, tls, stream);
+    }
+    return caller;
+  }
+
+  private void acquired(Exchange ex, OriginPool pool, Future<Channel> acquired, HttpRequest head) {
+    if (exchange != ex || closing) {
+      if (acquired.isSuccess()) {
+        pool.release(acquired.getNow()); // the caller went away meanwhile; the connection is unused
+      }
+      return;
+    }
+    if (!acquired.isSuccess()) {
+      if (acquired.cause() instanceof OriginPool.PoolExhaustedException) {
+        respond(ex, HttpResponseStatus.SERVICE_UNAVAILABLE, "upstream_busy", "every upstream connection is busy", null);
+      } else if (acquired.cause() instanceof OriginConnector.TlsFailure) {
+        respond(ex, HttpResponseStatus.BAD_GATEWAY, "upstream_tls_failed", "the TLS handshake with the upstream failed", null);
+      } else {
+        log.debug("cannot connect to the upstream: {}", acquired.cause().toString());
+        respond(ex, HttpResponseStatus.BAD_GATEWAY, "upstream_unreachable", "cannot connect to the upstream", null);
+      }
+      drain();
+      return;
+    }
+    origin = acquired.getNow();
+    originPool = pool;
+    OriginHandler.of(origin).owner(this);
+    send(ex, head);
   }
 
   private void send(Exchange ex, HttpRequest head) {
@@ -294,6 +338,7 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
       }
       ex.kept.clear();
       ex.keptBytes = 0;
+      awaitResponse(ex);
     }
     ex.headSent = true;
     drain(); // forwards the body queued meanwhile, flushes the origin, reads on
@@ -320,7 +365,33 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
       ex.requestDone = true;
       if (ex.responseDone) {
         finish(ex);
+      } else if (!ex.local) {
+        awaitResponse(ex);
       }
+    }
+  }
+
+  private void awaitResponse(Exchange ex) {
+    cancelResponseTimer(ex);
+    long millis = ex.route.origin().responseTimeout().toMillis();
+    ex.responseTimer =
+        ctx.executor()
+            .schedule(
+                () -> {
+                  if (exchange == ex && !ex.responseStarted && !ex.swallowing && !closing) {
+                    closeOrigin();
+                    respond(ex, HttpResponseStatus.GATEWAY_TIMEOUT, "upstream_timeout", "the upstream did not answer in time", null);
+                    drain();
+                  }
+                },
+                millis,
+                TimeUnit.MILLISECONDS);
+  }
+
+  private static void cancelResponseTimer(Exchange ex) {
+    if (ex.responseTimer != null) {
+      ex.responseTimer.cancel(false);
+      ex.responseTimer = null;
     }
   }
 
@@ -406,6 +477,7 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
       origin.read();
       return;
     }
+    cancelResponseTimer(ex);
     ex.status = status;
     ex.responseStarted = true;
     ex.originReusable = HttpUtil.isKeepAlive(response);
@@ -580,6 +652,7 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     exchange = null;
+    cancelResponseTimer(ex);
     releaseKept(ex);
     if (log.isDebugEnabled()) {
       String uri = ex.request.uri();
@@ -591,15 +664,22 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
           ex.status,
           (System.nanoTime() - ex.startNanos) / 1_000_000);
     }
-    if (!ex.originReusable || !ex.requestDone || !ex.keepAlive) {
+    if (ex.originReusable && ex.requestDone) {
+      releaseOrigin(); // the pool outlives this caller connection
+    } else {
       closeOrigin();
-    } else if (origin != null) {
-      origin.read(); // an idle read notices when the origin closes the kept connection
     }
     if (!ex.keepAlive) {
       closing = true;
       releaseQueue();
-      ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+      if (stream) {
+        // The response is written; a stream whose request is not yet complete is reset (RST_STREAM),
+        // which tells an HTTP/2 caller to stop sending without closing its connection.
+        ctx.flush();
+        ctx.close();
+      } else {
+        ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+      }
       return;
     }
     drain();
@@ -614,6 +694,14 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
     releaseQueue();
     closeOrigin();
     ctx.close();
+  }
+
+  private void releaseOrigin() {
+    Channel o = origin;
+    origin = null;
+    if (o != null) {
+      originPool.release(o);
+    }
   }
 
   private void closeOrigin() {
@@ -653,6 +741,7 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
   public void channelInactive(ChannelHandlerContext ctx) {
     closing = true;
     if (exchange != null) {
+      cancelResponseTimer(exchange);
       releaseKept(exchange);
     }
     exchange = null;

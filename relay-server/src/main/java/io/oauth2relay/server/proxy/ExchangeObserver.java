@@ -21,6 +21,8 @@ import java.util.ArrayDeque;
  */
 final class ExchangeObserver extends ChannelDuplexHandler {
   private final Traffic traffic;
+  /** Whether this channel is a caller connection (counted as open) rather than an HTTP/2 stream. */
+  private final boolean connection;
   private final ArrayDeque<Pending> pending = new ArrayDeque<>();
   private boolean active;
 
@@ -37,14 +39,17 @@ final class ExchangeObserver extends ChannelDuplexHandler {
     }
   }
 
-  ExchangeObserver(Traffic traffic) {
+  ExchangeObserver(Traffic traffic, boolean connection) {
     this.traffic = traffic;
+    this.connection = connection;
   }
 
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
-    active = true;
-    traffic.opened();
+    if (connection) {
+      active = true;
+      traffic.opened();
+    }
     ctx.fireChannelActive();
   }
 

@@ -2,6 +2,7 @@ package io.oauth2relay.server.proxy;
 
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.util.AsciiString;
 import java.util.HashSet;
 import java.util.Iterator;
@@ -25,7 +26,14 @@ final class Headers {
           HttpHeaderNames.UPGRADE,
           // The relay answers Expect itself (HttpServerExpectContinueHandler) before forwarding.
           HttpHeaderNames.EXPECT,
-          HttpHeaderNames.HOST);
+          HttpHeaderNames.HOST,
+          // What Netty's HTTP/2-to-HTTP/1.1 conversion adds about the caller's stream: never forwarded.
+          HttpConversionUtil.ExtensionHeaderNames.STREAM_ID.text(),
+          HttpConversionUtil.ExtensionHeaderNames.SCHEME.text(),
+          HttpConversionUtil.ExtensionHeaderNames.PATH.text(),
+          HttpConversionUtil.ExtensionHeaderNames.STREAM_PROMISE_ID.text(),
+          HttpConversionUtil.ExtensionHeaderNames.STREAM_DEPENDENCY_ID.text(),
+          HttpConversionUtil.ExtensionHeaderNames.STREAM_WEIGHT.text());
 
   private Headers() {}
 

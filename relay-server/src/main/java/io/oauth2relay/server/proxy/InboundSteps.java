@@ -29,13 +29,28 @@ public final class InboundSteps {
     this.auth = auth;
   }
 
-  /** Adds the steps at the end of {@code p}; called just before the relay handler is added. */
-  void addTo(ChannelPipeline p) {
+  /**
+   * Adds the observer of a caller connection at the end of {@code p}: it counts the connection and, on
+   * HTTP/1.1, sees each exchange. Stays when the connection switches to HTTP/2.
+   */
+  void addConnectionObserver(ChannelPipeline p) {
     if (traffic != null) {
-      p.addLast(OBSERVE, new ExchangeObserver(traffic));
+      p.addLast(OBSERVE, new ExchangeObserver(traffic, true));
     }
+  }
+
+  /** Adds caller authentication at the end of {@code p}; called just before the relay handler is added. */
+  void addAuthentication(ChannelPipeline p) {
     if (auth != null) {
       p.addLast(AUTHENTICATE, new CallerAuthHandler(auth));
     }
+  }
+
+  /** Adds the steps of one HTTP/2 stream (observed as an exchange, not counted as a connection). */
+  void addStreamSteps(ChannelPipeline p) {
+    if (traffic != null) {
+      p.addLast(OBSERVE, new ExchangeObserver(traffic, false));
+    }
+    addAuthentication(p);
   }
 }

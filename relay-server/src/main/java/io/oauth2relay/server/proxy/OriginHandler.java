@@ -1,8 +1,13 @@
 package io.oauth2relay.server.proxy;
 
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.timeout.IdleStateEvent;
@@ -11,27 +16,46 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The origin side of a caller connection: hands every response piece to its {@link CallerHandler}, which
- * owns all state. Runs on the caller's event loop (the connector binds it there), so no hand-off is
- * needed.
+ * The origin side of an exchange: hands every response piece to the {@link CallerHandler} that borrowed
+ * this connection from its {@link OriginPool}, which owns all state. Runs on the caller's event loop (the
+ * pool is per loop), so no hand-off is needed. An idle pooled connection has no owner: anything it reads
+ * then is out of step and closes it.
  */
 final class OriginHandler extends ChannelInboundHandlerAdapter {
   private static final Logger log = LoggerFactory.getLogger(OriginHandler.class);
 
-  private final CallerHandler caller;
+  /** The exchange's caller while the connection is borrowed, {@code null} while it is idle. */
+  private CallerHandler caller;
 
-  OriginHandler(CallerHandler caller) {
+  static OriginHandler of(Channel ch) {
+    return ch.pipeline().get(OriginHandler.class);
+  }
+
+  void owner(CallerHandler caller) {
     this.caller = caller;
+  }
+
+  private boolean owned(ChannelHandlerContext ctx) {
+    return caller != null && caller.isCurrentOrigin(ctx.channel());
   }
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (!caller.isCurrentOrigin(ctx.channel())) {
+    if (!owned(ctx)) {
       ReferenceCountUtil.release(msg);
       ctx.close();
       return;
     }
-    if (msg instanceof HttpResponse response) {
+    if (msg instanceof FullHttpResponse full) {
+      // HTTP/2 gives a response that ends with its headers as one message: head, then end.
+      caller.responseHead(new DefaultHttpResponse(full.protocolVersion(), full.status(), full.headers()));
+      LastHttpContent end = new DefaultLastHttpContent(full.content(), full.trailingHeaders());
+      if (owned(ctx)) {
+        caller.responseContent(end);
+      } else {
+        end.release();
+      }
+    } else if (msg instanceof HttpResponse response) {
       caller.responseHead(response);
     } else if (msg instanceof HttpContent content) {
       caller.responseContent(content);
@@ -42,21 +66,23 @@ final class OriginHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelReadComplete(ChannelHandlerContext ctx) {
-    if (caller.isCurrentOrigin(ctx.channel())) {
+    if (owned(ctx)) {
       caller.originReadComplete();
     }
   }
 
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-    if (caller.isCurrentOrigin(ctx.channel())) {
+    if (owned(ctx)) {
       caller.originWritabilityChanged();
     }
   }
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
-    caller.originClosed(ctx.channel());
+    if (caller != null) {
+      caller.originClosed(ctx.channel());
+    }
   }
 
   @Override
@@ -64,14 +90,14 @@ final class OriginHandler extends ChannelInboundHandlerAdapter {
     if (evt instanceof SslHandshakeCompletionEvent handshake && !handshake.isSuccess()) {
       // Usually configuration (untrusted or wrong-host certificate): worth a warning, once per connection.
       log.warn("TLS handshake with the upstream failed: {}", handshake.cause().toString());
-      if (caller.isCurrentOrigin(ctx.channel())) {
+      if (owned(ctx)) {
         caller.originTlsFailed();
       }
       ctx.close();
       return;
     }
     if (evt instanceof IdleStateEvent) {
-      if (caller.isCurrentOrigin(ctx.channel())) {
+      if (owned(ctx)) {
         caller.originTimedOut();
       } else {
         ctx.close();

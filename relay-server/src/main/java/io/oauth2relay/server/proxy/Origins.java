@@ -1,21 +1,26 @@
 package io.oauth2relay.server.proxy;
 
 import io.netty.channel.Channel;
+import io.oauth2relay.server.config.OriginSpec;
 import java.util.IdentityHashMap;
 import java.util.Map;
 import javax.net.ssl.SSLException;
 
-/** The origin side of every route: one connector each, made once at start-up. */
+/** The origin side of every route: one connection pool each, made once at start-up. */
 final class Origins {
-  private final Map<RelayRoute, OriginConnector> connectors = new IdentityHashMap<>();
+  private final Map<RelayRoute, OriginPool> pools = new IdentityHashMap<>();
 
   Origins(Router router, Class<? extends Channel> channelClass) throws SSLException {
     for (RelayRoute route : router.routes()) {
-      connectors.put(route, new OriginConnector(route, channelClass));
+      OriginSpec spec = route.origin();
+      pools.put(
+          route,
+          new OriginPool(
+              new OriginConnector(route, channelClass), spec.maxConnections(), spec.connectTimeout().toMillis()));
     }
   }
 
-  OriginConnector of(RelayRoute route) {
-    return connectors.get(route);
+  OriginPool of(RelayRoute route) {
+    return pools.get(route);
   }
 }

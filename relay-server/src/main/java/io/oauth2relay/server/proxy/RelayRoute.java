@@ -258,6 +258,16 @@ public final class RelayRoute {
 
   /** The outbound request head for {@code in} with {@code state}'s token injected. */
   Outbound outbound(HttpRequest in, TokenState state) {
+    return outbound(in, state, null);
+  }
+
+  /**
+   * The outbound request head for {@code in} with {@code state}'s token injected and, when the route
+   * forwards them, {@code X-Forwarded-*} and {@code Via} describing {@code caller}.
+   *
+   * @param caller who sent {@code in}, or {@code null} to add no forwarding headers
+   */
+  Outbound outbound(HttpRequest in, TokenState state, Caller caller) {
     Injection inj = state.derived(this::injection);
     String uri = in.uri();
     int q = uri.indexOf('?');
@@ -279,6 +289,9 @@ public final class RelayRoute {
     HttpHeaders headers = out.headers();
     Headers.copyEndToEnd(in.headers(), headers, replacedHeaders);
     headers.set(HttpHeaderNames.HOST, hostHeader);
+    if (caller != null) {
+      addForwarding(in.headers(), headers, caller);
+    }
     for (int i = 0; i < inj.names().length; i++) {
       headers.set(inj.names()[i], inj.values()[i]);
     }
@@ -297,6 +310,44 @@ public final class RelayRoute {
       headers.set(HttpHeaderNames.CONTENT_TYPE, contentType);
     }
     return new Outbound(out, replacement);
+  }
+
+  /**
+   * Who sent a request, for the forwarding headers.
+   *
+   * @param address the caller's IP address (textual)
+   * @param tls whether the caller reached the relay over TLS
+   * @param http2 whether the caller spoke HTTP/2
+   */
+  record Caller(String address, boolean tls, boolean http2) {}
+
+  private static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
+  private static final AsciiString X_FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
+  private static final AsciiString X_FORWARDED_HOST = AsciiString.cached("x-forwarded-host");
+
+  /**
+   * {@code X-Forwarded-For} appends the caller to what an earlier proxy wrote (a caller can write
+   * anything there, so the upstream should trust only the last entry, which is ours);
+   * {@code X-Forwarded-Proto} and {@code -Host} describe this hop and replace the caller's. {@code Via}
+   * (RFC 9110 §7.6.3) appends this hop with the version the caller spoke.
+   */
+  private void addForwarding(HttpHeaders in, HttpHeaders out, Caller caller) {
+    if (origin.forwardedHeaders()) {
+      String earlier = in.get(X_FORWARDED_FOR);
+      out.set(X_FORWARDED_FOR, earlier == null || earlier.isBlank() ? caller.address() : earlier + ", " + caller.address());
+      out.set(X_FORWARDED_PROTO, caller.tls() ? "https" : "http");
+      String host = in.get(HttpHeaderNames.HOST);
+      if (host != null) {
+        out.set(X_FORWARDED_HOST, host);
+      } else {
+        out.remove(X_FORWARDED_HOST);
+      }
+    }
+    if (origin.via() != null) {
+      String hop = (caller.http2() ? "2 " : "1.1 ") + origin.via();
+      String earlier = in.get(HttpHeaderNames.VIA);
+      out.set(HttpHeaderNames.VIA, earlier == null ? hop : earlier + ", " + hop);
+    }
   }
 
   private String mergeQuery(String callerQuery, String relayQuery) {

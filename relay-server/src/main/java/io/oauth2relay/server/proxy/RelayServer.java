@@ -2,14 +2,33 @@ package io.oauth2relay.server.proxy;
 
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
+import io.netty.handler.codec.http.HttpServerUpgradeHandler;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http2.CleartextHttp2ServerUpgradeHandler;
+import io.netty.handler.codec.http2.Http2CodecUtil;
+import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2ServerUpgradeCodec;
+import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.AsciiString;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import io.oauth2relay.server.config.ServerTls;
 import io.oauth2relay.server.internal.Transports;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -19,20 +38,44 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The HTTP/1.1 listener. Each caller connection gets a pipeline of named steps:
+ * The listener: HTTP/1.1, HTTP/2 cleartext (prior knowledge or {@code Upgrade: h2c}) and, with a
+ * {@code tls} section, HTTPS where ALPN chooses {@code h2} or {@code http/1.1}. Each caller connection
+ * gets a pipeline of named steps:
  *
  * <pre>
- *   http (HttpServerCodec) -> continue (100-continue) -> idle (keep-alive timeout) -> relay (CallerHandler)
+ *   HTTP/1.1:  [tls] -> http (HttpServerCodec) -> continue -> idle -> observe, authenticate -> relay (CallerHandler)
+ *   cleartext: http -> h2c (CleartextHttp2ServerUpgradeHandler: prior-knowledge preface or Upgrade) -> ...
+ *   HTTP/2:    [tls] -> h2 (Http2FrameCodec) -> h2-idle -> streams (Http2MultiplexHandler)
+ *                 each stream channel: h2-http (frames <-> HttpObjects) -> continue -> observe, authenticate -> relay
  * </pre>
+ *
+ * <p>An HTTP/2 stream is a child channel that speaks {@code HttpObject}s, so {@link CallerHandler} relays
+ * both versions with the same code; the stream's flow-control window is its backpressure (a stream's
+ * window is only reopened as the relay reads what arrived).
  */
 public final class RelayServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(RelayServer.class);
 
   /** A keep-alive caller connection with no request for this long is closed. */
   static final Duration CALLER_IDLE_TIMEOUT = Duration.ofMinutes(5);
+  /** The largest body of an {@code Upgrade: h2c} request, which must be read whole before switching. */
+  static final int UPGRADE_BODY_LIMIT = 64 * 1024;
+
+  static final String TLS_READ = "tls-read";
+  static final String TLS = "tls";
+  static final String ALPN = "alpn";
+  static final String HTTP = "http";
+  static final String H2C = "h2c";
+  static final String CONTINUE = "continue";
+  static final String IDLE = "idle";
+  static final String H2 = "h2";
+  static final String H2_IDLE = "h2-idle";
+  static final String STREAMS = "streams";
+  static final String RELAY = "relay";
 
   private final Router router;
   private final InboundSteps steps;
+  private final SslContext ssl;
   private final Transports transport = Transports.best();
   private final EventLoopGroup boss;
   private final EventLoopGroup workers;
@@ -40,13 +83,17 @@ public final class RelayServer implements AutoCloseable {
   private Channel listener;
 
   public RelayServer(Router router) throws SSLException {
-    this(router, InboundSteps.NONE);
+    this(router, InboundSteps.NONE, null);
   }
 
-  /** @param steps handlers run before the relay handler (observe, authenticate) */
-  public RelayServer(Router router, InboundSteps steps) throws SSLException {
+  /**
+   * @param steps handlers run before the relay handler (observe, authenticate)
+   * @param tls the listener's TLS, or {@code null} for cleartext
+   */
+  public RelayServer(Router router, InboundSteps steps, ServerTls tls) throws SSLException {
     this.router = router;
     this.steps = steps;
+    this.ssl = tls == null ? null : InboundTls.context(tls);
     this.boss = transport.newGroup(1, new DefaultThreadFactory("relay-accept", true));
     this.workers = transport.newGroup(0, new DefaultThreadFactory("relay-io", true));
     this.origins = new Origins(router, transport.clientChannel());
@@ -66,19 +113,153 @@ public final class RelayServer implements AutoCloseable {
                   @Override
                   protected void initChannel(Channel ch) {
                     ChannelPipeline p = ch.pipeline();
-                    p.addLast("http", new HttpServerCodec());
-                    p.addLast("continue", new HttpServerExpectContinueHandler());
-                    p.addLast(
-                        "idle",
-                        new IdleStateHandler(0, 0, CALLER_IDLE_TIMEOUT.toSeconds(), TimeUnit.SECONDS));
-                    steps.addTo(p);
-                    p.addLast("relay", new CallerHandler(router, origins));
+                    if (ssl != null) {
+                      addTls(p, ch); // the HTTP steps follow once ALPN has chosen
+                      steps.addConnectionObserver(p);
+                    } else {
+                      addCleartextDetection(p);
+                      steps.addConnectionObserver(p);
+                      addHttp1Steps(p);
+                    }
                   }
                 });
     listener = b.bind(host, port).sync().channel();
     InetSocketAddress bound = (InetSocketAddress) listener.localAddress();
-    log.info("listening on {}:{} ({} transport)", host, bound.getPort(), transport.name().toLowerCase());
+    log.info(
+        "listening on {}:{} ({}, {} transport)",
+        host,
+        bound.getPort(),
+        ssl != null ? "HTTPS with ALPN h2 and http/1.1" : "HTTP/1.1 and h2c",
+        transport.name().toLowerCase());
     return bound;
+  }
+
+  // ---- the pipeline, in named steps ----
+
+  private void addTls(ChannelPipeline p, Channel ch) {
+    p.addLast(TLS_READ, new HandshakeReads(ALPN));
+    p.addLast(TLS, ssl.newHandler(ch.alloc()));
+    p.addLast(
+        ALPN,
+        new ApplicationProtocolNegotiationHandler(ApplicationProtocolNames.HTTP_1_1) {
+          @Override
+          protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
+            ChannelPipeline p = ctx.pipeline();
+            if (ApplicationProtocolNames.HTTP_2.equals(protocol)) {
+              addHttp2(p);
+            } else {
+              p.addAfter(ctx.name(), HTTP, new HttpServerCodec());
+              addHttp1Steps(p);
+              ctx.channel().read(); // the first request
+            }
+          }
+
+          @Override
+          protected void handshakeFailure(ChannelHandlerContext ctx, Throwable cause) {
+            // A caller without a valid certificate (mTLS), or a port scanner: not worth more than debug.
+            log.debug("TLS handshake with a caller failed: {}", cause.toString());
+            ctx.close();
+          }
+        });
+  }
+
+  /**
+   * Cleartext callers speak HTTP/1.1, or HTTP/2 from the first byte (the preface: prior knowledge), or
+   * HTTP/1.1 asking {@code Upgrade: h2c}. Either switch to HTTP/2 removes the HTTP/1.1 steps.
+   */
+  private void addCleartextDetection(ChannelPipeline p) {
+    HttpServerCodec codec = new HttpServerCodec();
+    HttpServerUpgradeHandler upgrade =
+        new HttpServerUpgradeHandler(
+            codec,
+            protocol ->
+                AsciiString.contentEquals(Http2CodecUtil.HTTP_UPGRADE_PROTOCOL_NAME, protocol)
+                    ? new Http2ServerUpgradeCodec(H2, http2Codec(), new Http2MultiplexHandler(streamInitializer())) {
+                      @Override
+                      public void upgradeTo(ChannelHandlerContext ctx, FullHttpRequest request) {
+                        removeHttp1Steps(ctx.pipeline());
+                        super.upgradeTo(ctx, request);
+                        ctx.channel().config().setAutoRead(true); // see addHttp2
+                      }
+                    }
+                    : null,
+            UPGRADE_BODY_LIMIT);
+    p.addLast(
+        H2C,
+        new CleartextHttp2ServerUpgradeHandler(
+            codec,
+            upgrade,
+            new ChannelInitializer<Channel>() {
+              @Override
+              protected void initChannel(Channel ch) {
+                removeHttp1Steps(ch.pipeline());
+                addHttp2(ch.pipeline()); // the caller sent the HTTP/2 preface: prior knowledge
+              }
+            }));
+  }
+
+  private void addHttp1Steps(ChannelPipeline p) {
+    p.addLast(CONTINUE, new HttpServerExpectContinueHandler());
+    p.addLast(IDLE, new IdleStateHandler(0, 0, CALLER_IDLE_TIMEOUT.toSeconds(), TimeUnit.SECONDS));
+    steps.addAuthentication(p);
+    p.addLast(RELAY, new CallerHandler(router, origins));
+  }
+
+  private static void removeHttp1Steps(ChannelPipeline p) {
+    for (String name : new String[] {CONTINUE, IDLE, InboundSteps.AUTHENTICATE, RELAY}) {
+      if (p.get(name) != null) {
+        p.remove(name);
+      }
+    }
+  }
+
+  private void addHttp2(ChannelPipeline p) {
+    p.addLast(H2, http2Codec());
+    p.addLast(H2_IDLE, new IdleStateHandler(0, 0, CALLER_IDLE_TIMEOUT.toSeconds(), TimeUnit.SECONDS));
+    p.addLast("h2-idle-close", new CloseWhenIdle());
+    p.addLast(STREAMS, new Http2MultiplexHandler(streamInitializer()));
+    // Backpressure moves to the streams: each stream's flow-control window is only reopened as its
+    // CallerHandler reads, so the connection itself may read freely.
+    p.channel().config().setAutoRead(true);
+  }
+
+  private Http2FrameCodec http2Codec() {
+    Http2Settings settings =
+        Http2Settings.defaultSettings()
+            // Each stream may hold a window of unread body in the relay: bound streams x window.
+            .maxConcurrentStreams(128)
+            // Above the 64 KiB default so one stream can fill a loopback or LAN link; 128 x 256 KiB bounds
+            // what one connection can make the relay buffer.
+            .initialWindowSize(256 * 1024)
+            // The HTTP/1.1 side accepts 8 KiB of headers; HPACK-decoded lists of 16 KiB are plenty.
+            .maxHeaderListSize(16 * 1024);
+    return Http2FrameCodecBuilder.forServer().initialSettings(settings).validateHeaders(true).build();
+  }
+
+  private ChannelInitializer<Http2StreamChannel> streamInitializer() {
+    return new ChannelInitializer<>() {
+      @Override
+      protected void initChannel(Http2StreamChannel ch) {
+        ch.config().setAutoRead(false); // reads are driven by the origin's writability, as on HTTP/1.1
+        ChannelPipeline p = ch.pipeline();
+        p.addLast("h2-http", new Http2StreamFrameToHttpObjectCodec(true));
+        p.addLast(CONTINUE, new HttpServerExpectContinueHandler());
+        steps.addStreamSteps(p);
+        p.addLast(RELAY, new CallerHandler(router, origins));
+      }
+    };
+  }
+
+  /** Closes an HTTP/2 connection on which nothing was read or written for the idle timeout. */
+  private static final class CloseWhenIdle extends ChannelInboundHandlerAdapter {
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+      if (evt instanceof IdleStateEvent) {
+        ctx.close();
+        return;
+      }
+      ctx.fireUserEventTriggered(evt);
+    }
   }
 
   /** Stops accepting new connections; those already accepted keep being served (graceful drain). */
