@@ -66,7 +66,7 @@ public record OpsSpec(
    * @param apiKeys accepted keys, resolved from secret references (empty: no key required)
    * @param allowFrom source networks allowed to call (empty: any)
    */
-  public record Inbound(String header, List<Template> apiKeys, List<Cidr> allowFrom) {
+  public record Inbound(String header, List<ApiKey> apiKeys, List<Cidr> allowFrom) {
     public static final Inbound NONE = new Inbound("X-Api-Key", List.of(), List.of());
 
     /** Whether any caller check is configured. */
@@ -77,6 +77,20 @@ public record OpsSpec(
     @Override
     public String toString() {
       return "Inbound[header=" + header + ", apiKeys=" + apiKeys.size() + " (****), allowFrom=" + allowFrom + "]";
+    }
+  }
+
+  /**
+   * One accepted API key.
+   *
+   * @param name the caller's name that routes' {@code callers} lists refer to, or {@code null} for a key
+   *     of the list form ({@code "apiKeys": ["${KEY}"]}), which may use every route open to all callers
+   * @param key the key, resolved at start-up
+   */
+  public record ApiKey(String name, Template key) {
+    @Override
+    public String toString() {
+      return "ApiKey[name=" + name + ", key=****]";
     }
   }
 }

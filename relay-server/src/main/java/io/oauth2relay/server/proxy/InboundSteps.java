@@ -15,27 +15,31 @@ public final class InboundSteps {
   static final String AUTHENTICATE = "authenticate";
 
   /** No steps: the pipeline as {@link RelayServer} builds it on its own. */
-  static final InboundSteps NONE = new InboundSteps(null, null);
+  static final InboundSteps NONE = new InboundSteps(null, null, null);
 
   private final Traffic traffic;
   private final CallerAuth auth;
+  private final Router router;
 
   /**
    * @param traffic shared counters and listeners, or {@code null} for no observation
    * @param auth caller authentication, or {@code null} for none
+   * @param router the router {@link CallerHandler} uses: these steps run before it and ask it which route
+   *     a request goes to (the route's name for observation, its {@code callers} for authorization)
    */
-  public InboundSteps(Traffic traffic, CallerAuth auth) {
+  public InboundSteps(Traffic traffic, CallerAuth auth, Router router) {
     this.traffic = traffic;
     this.auth = auth;
+    this.router = router;
   }
 
   /** Adds the steps at the end of {@code p}; called just before the relay handler is added. */
   void addTo(ChannelPipeline p) {
     if (traffic != null) {
-      p.addLast(OBSERVE, new ExchangeObserver(traffic));
+      p.addLast(OBSERVE, new ExchangeObserver(traffic, router));
     }
     if (auth != null) {
-      p.addLast(AUTHENTICATE, new CallerAuthHandler(auth));
+      p.addLast(AUTHENTICATE, new CallerAuthHandler(auth, router));
     }
   }
 }
