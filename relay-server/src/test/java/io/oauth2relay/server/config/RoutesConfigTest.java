@@ -158,6 +158,22 @@ class RoutesConfigTest {
     }
   }
 
+  @Test
+  void theRoutesExampleLoads() throws Exception {
+    Map<String, String> env = new java.util.HashMap<>();
+    for (String name : List.of("BILLING_KEY", "OPS_KEY", "BILLING_CLIENT_ID", "BILLING_CLIENT_SECRET", "CRM_CLIENT_ID", "CRM_CLIENT_SECRET")) {
+      env.put(name, name.toLowerCase() + "-value");
+    }
+    RelayConfig config = new ConfigLoader(env::get).load(Path.of("../examples/configs/routes.json"));
+
+    assertThat(config.routes()).extracting(RouteSpec::name).containsExactly("billing", "crm");
+    assertThat(config.routes().get(1).host()).isEqualTo("crm.relay.internal");
+    assertThat(config.routes().get(1).callers()).containsExactly("ops");
+    assertThat(config.routes().get(1).origin().via()).isNull();
+    assertThat(config.routes().get(0).policy().refreshAt()).isEqualTo(0.75);
+    config.closeSecrets();
+  }
+
   @Nested
   class RouteProblems {
     @Test
