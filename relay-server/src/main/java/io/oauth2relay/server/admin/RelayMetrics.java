@@ -16,6 +16,7 @@ import java.util.function.Supplier;
 /**
  * The relay's Prometheus metrics. Every label value is a fixed word chosen here (route name, status code,
  * call, failure class): nothing from a request, a response or a token ever becomes a label or a value.
+ * A route label is a route name from the config, or {@code -} for a request no route took.
  *
  * <pre>
  *   relay_requests_seconds{route,status}         histogram: requests by route and status, latency
