@@ -24,21 +24,25 @@ import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One running relay, assembled from a config: a token source, the route that uses it, the listener, and
- * the admin port.
+ * One running relay, assembled from a config: per route a token source and the route that uses it; the
+ * router, the listener, and the admin port.
  *
  * <pre>
- *   RelayConfig --> TokenFetcher --> TokenHolder (or FixedTokenSource for relay.fixedtoken)
- *               --> RelayRoute (rewrite + inject) --> RelayServer (Netty listener)
- *                                                      + InboundSteps (observe, authenticate callers)
- *               --> RelayMetrics (token hooks, traffic) --> AdminServer (/healthz /readyz /metrics)
+ *   RouteSpec (each) --> TokenFetcher --> TokenHolder (or FixedTokenSource for relay.fixedtoken)
+ *                    --> RelayRoute (rewrite + inject)        RelayMetrics.route(name): its token metrics
+ *   Router (all routes) --> RelayServer (Netty listener)
+ *                           + InboundSteps (observe, authenticate callers; both ask the Router)
+ *   RelayMetrics (tokens, traffic) --> AdminServer (/healthz /readyz per route /metrics)
  * </pre>
  */
 public final class Relay implements AutoCloseable {
@@ -46,9 +50,6 @@ public final class Relay implements AutoCloseable {
 
   /** How long one login or refresh call may take. */
   static final Duration TOKEN_CALL_TIMEOUT = Duration.ofSeconds(15);
-  /** The one route's name in metrics, readiness and the access log (the config's {@code relay} section). */
-  static final String ROUTE = "relay";
-
   private final RelayConfig config;
   /** One token source per route, in route order; a route's token never serves another route. */
   private final List<RouteTokens> routeTokens = new ArrayList<>();
@@ -65,7 +66,8 @@ public final class Relay implements AutoCloseable {
   public Relay(RelayConfig config, Clock clock) throws SSLException {
     this.config = config;
     OpsSpec ops = config.ops();
-    RelayMetrics metrics = new RelayMetrics(ROUTE);
+    RelayMetrics metrics = new RelayMetrics();
+    Map<String, Set<String>> callers = new HashMap<>();
     List<RelayRoute> routes = new ArrayList<>();
     for (RouteSpec spec : config.routes()) {
       byte[] authstring = null;
@@ -76,10 +78,13 @@ public final class Relay implements AutoCloseable {
       } else {
         TokenFetcher fetcher =
             new TokenFetcher(spec.login(), spec.refresh(), spec.policy(), clock, TOKEN_CALL_TIMEOUT, config.secrets());
-        fetcher.metrics(metrics);
         authstring = fetcher.authstring();
         holder = new TokenHolder(fetcher, spec.policy(), clock);
+        fetcher.metrics(metrics.route(spec.name(), holder));
         tokens = holder;
+      }
+      if (spec.callers() != null) {
+        callers.put(spec.name(), spec.callers());
       }
       routeTokens.add(new RouteTokens(spec.name(), tokens, holder));
       routes.add(
@@ -89,12 +94,13 @@ public final class Relay implements AutoCloseable {
     }
     List<TrafficListener> listeners = new ArrayList<>(List.of(metrics));
     if (ops.accessLog()) {
-      listeners.add(new AccessLog(ROUTE, ops.sensitiveQueryParams()));
+      listeners.add(new AccessLog(ops.sensitiveQueryParams()));
     }
     this.traffic = new Traffic(listeners);
-    metrics.watch(traffic, routeTokens.get(0).holder());
-    CallerAuth auth = ops.inbound().authenticates() ? new CallerAuth(ops.inbound()) : null;
-    this.server = new RelayServer(new Router(routes), new InboundSteps(traffic, auth), config.tls());
+    metrics.watch(traffic);
+    CallerAuth auth = ops.inbound().authenticates() ? new CallerAuth(ops.inbound(), callers) : null;
+    Router router = new Router(routes);
+    this.server = new RelayServer(router, new InboundSteps(traffic, auth, router), config.tls(), ops.requestHeaderTimeout());
     List<AdminServer.Route> readiness = new ArrayList<>();
     for (RouteTokens r : routeTokens) {
       readiness.add(new AdminServer.Route(r.name(), () -> notReadyReason(r)));

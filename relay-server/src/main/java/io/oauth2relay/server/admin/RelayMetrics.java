@@ -16,6 +16,7 @@ import java.util.function.Supplier;
 /**
  * The relay's Prometheus metrics. Every label value is a fixed word chosen here (route name, status code,
  * call, failure class): nothing from a request, a response or a token ever becomes a label or a value.
+ * A route label is a route name from the config, or {@code -} for a request no route took.
  *
  * <pre>
  *   relay_requests_seconds{route,status}         histogram: requests by route and status, latency
@@ -27,7 +28,7 @@ import java.util.function.Supplier;
  *   relay_token_expiry_seconds{route}            seconds until the held token expires (NaN: none)
  * </pre>
  */
-public final class RelayMetrics implements TokenMetrics, TrafficListener {
+public final class RelayMetrics implements TrafficListener {
   private static final Duration[] BUCKETS = {
     Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50),
     Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1),
@@ -35,20 +36,24 @@ public final class RelayMetrics implements TokenMetrics, TrafficListener {
   };
 
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-  private final String route;
 
-  public RelayMetrics(String route) {
-    this.route = route;
-  }
-
-  /** Registers the gauges that read live state. */
-  public void watch(Traffic traffic, TokenHolder holder) {
+  /** Registers the gauges that read the caller connections' live state. */
+  public void watch(Traffic traffic) {
     Gauge.builder("relay.connections.open", traffic, Traffic::openConnections)
         .description("Caller connections open now")
         .register(registry);
     Gauge.builder("relay.requests.in.flight", traffic, Traffic::inFlight)
         .description("Requests received and not yet completely answered")
         .register(registry);
+  }
+
+  /**
+   * The token metrics of one route, tagged with its name, and (for a renewable token) the gauge of its
+   * expiry.
+   *
+   * @param holder the route's token holder, or {@code null} for a fixed token
+   */
+  public TokenMetrics route(String route, TokenHolder holder) {
     if (holder != null) {
       Supplier<Number> expiry =
           () -> {
@@ -60,10 +65,11 @@ public final class RelayMetrics implements TokenMetrics, TrafficListener {
           .tag("route", route)
           .register(registry);
     }
+    return new RouteTokenMetrics(route);
   }
 
   @Override
-  public void exchangeFinished(String method, String target, int status, long nanos, long bytes) {
+  public void exchangeFinished(String route, String method, String target, int status, long nanos, long bytes) {
     Timer.builder("relay.requests")
         .description("Requests by route and response status (0: the connection ended first)")
         .tag("route", route)
@@ -73,35 +79,44 @@ public final class RelayMetrics implements TokenMetrics, TrafficListener {
         .record(nanos, TimeUnit.NANOSECONDS);
   }
 
-  @Override
-  public void fetched(String call, long nanos) {
-    Counter.builder("relay.token.fetches")
-        .description("Successful token calls")
-        .tag("route", route)
-        .tag("call", call)
-        .register(registry)
-        .increment();
-    callTimer(call).record(nanos, TimeUnit.NANOSECONDS);
-  }
+  /** One route's token calls, labelled with its name. */
+  private final class RouteTokenMetrics implements TokenMetrics {
+    private final String route;
 
-  @Override
-  public void failed(String call, String failureClass, long nanos) {
-    Counter.builder("relay.token.failures")
-        .description("Failed token calls by class: transient (retried soon) or rejected (credentials or grant refused)")
-        .tag("route", route)
-        .tag("call", call)
-        .tag("class", failureClass)
-        .register(registry)
-        .increment();
-    callTimer(call).record(nanos, TimeUnit.NANOSECONDS);
-  }
+    RouteTokenMetrics(String route) {
+      this.route = route;
+    }
 
-  private Timer callTimer(String call) {
-    return Timer.builder("relay.token.call")
-        .description("Duration of token calls")
-        .tag("route", route)
-        .tag("call", call)
-        .register(registry);
+    @Override
+    public void fetched(String call, long nanos) {
+      Counter.builder("relay.token.fetches")
+          .description("Successful token calls")
+          .tag("route", route)
+          .tag("call", call)
+          .register(registry)
+          .increment();
+      callTimer(call).record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public void failed(String call, String failureClass, long nanos) {
+      Counter.builder("relay.token.failures")
+          .description("Failed token calls by class: transient (retried soon) or rejected (credentials or grant refused)")
+          .tag("route", route)
+          .tag("call", call)
+          .tag("class", failureClass)
+          .register(registry)
+          .increment();
+      callTimer(call).record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    private Timer callTimer(String call) {
+      return Timer.builder("relay.token.call")
+          .description("Duration of token calls")
+          .tag("route", route)
+          .tag("call", call)
+          .register(registry);
+    }
   }
 
   /** The Prometheus text exposition. */

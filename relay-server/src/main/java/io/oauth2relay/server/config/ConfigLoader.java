@@ -14,7 +14,10 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.Iterator;
+import java.util.LinkedHashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -41,7 +44,8 @@ public final class ConfigLoader {
   private static final Pattern HEADER_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
 
   private static final Set<String> TOP = union(
-      Set.of("port", "host", "debug", "logfile", "login", "refresh", "relay", "token", "secrets", "plugins"),
+      Set.of("port", "host", "debug", "logfile", "login", "refresh", "relay", "token", "secrets", "plugins", "routes",
+          "tls"),
       OpsSections.FIELDS);
   private static final Set<String> TOKEN =
       Set.of(
@@ -64,7 +68,21 @@ public final class ConfigLoader {
   private static final Set<String> REFRESH =
       Set.of("token", "method", "data", "url", "headers", "parameters");
   private static final Set<String> RELAY =
-      Set.of("url", "method", "type", "fixedtoken", "data", "parameters", "headers");
+      Set.of("url", "method", "type", "fixedtoken", "data", "parameters", "headers", "origin");
+  /** The one route of the seed format, in metrics, readiness and the access log. */
+  static final String SEED_ROUTE = "relay";
+  private static final Set<String> ROUTE =
+      Set.of("name", "path", "host", "stripPrefix", "callers", "login", "refresh", "relay", "token", "origin");
+  private static final Pattern ROUTE_NAME = Pattern.compile("[a-z0-9][a-z0-9_-]*");
+  /** Whole segments of unreserved and sub-delimiter characters: no {@code %}, so one path has one spelling. */
+  private static final Pattern PATH_PREFIX = Pattern.compile("(/[A-Za-z0-9._~!$&'()*+,;=:@-]+)*/?");
+  private static final Pattern ROUTE_HOST =
+      Pattern.compile("[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*|\\[[0-9a-f:.]+]");
+  private static final Set<String> ORIGIN =
+      Set.of(
+          "protocol", "caBundle", "clientCertificate", "clientKey", "clientKeyPassword", "connectTimeoutSeconds",
+          "responseTimeoutSeconds", "idleTimeoutSeconds", "maxConnections", "forwardedHeaders", "via");
+  private static final Set<String> TLS = Set.of("certificate", "key", "keyPassword", "clientCa", "clientAuth");
   private static final Set<String> MAPPING =
       Set.of("AccessToken", "ExpiresIn", "ExpiresAt", "TokenType", "RefreshToken");
 
@@ -167,8 +185,42 @@ public final class ConfigLoader {
     String logfileText = r.text(root, "logfile", "");
     Path logfile = logfileText.isEmpty() ? null : Path.of(logfileText);
 
+    List<RouteSpec> routes;
+    List<CallerRef> callers = new ArrayList<>();
+    JsonNode routesNode = root.get("routes");
+    if (routesNode == null || routesNode.isNull()) {
+      Sections seed = sections(root, r, problems, TokenPolicy.DEFAULTS);
+      routes = List.of(new RouteSpec(SEED_ROUTE, "/", null, false, seed.login(), seed.refresh(), seed.relay(),
+          seed.policy(), seed.origin()));
+    } else {
+      routes = routes(routesNode, root, r, problems, resolved, callers);
+    }
+    ServerTls tls = r.tls(root.get("tls"));
+    OpsSpec ops = new OpsSections(env, r.providers, problems, resolved).read(root, host);
+    checkCallers(callers, ops.inbound(), problems);
+    if (!problems.isEmpty()) {
+      throw new ConfigException(source, problems.lines());
+    }
+    // The seed-era components are the first route's, so code written for one relay keeps working.
+    RouteSpec first = routes.get(0);
+    return new RelayConfig(
+        source, host, port, debug, logfile, first.login(), first.refresh(), first.relay(), first.policy(),
+        Set.copyOf(resolved), r.providers, ops, routes, tls);
+  }
+
+  /** One route's token and forwarding sections. */
+  private record Sections(LoginSpec login, TokenCall refresh, RelaySpec relay, TokenPolicy policy, OriginSpec origin) {}
+
+  /**
+   * Reads {@code login}, {@code refresh}, {@code relay} (with its {@code origin}) and {@code token} of
+   * {@code node}: the top level in the seed format, or one entry of {@code routes}. For a route, {@code r}
+   * and {@code problems} are scoped to the entry, so the same code names {@code routes[1].login.url}.
+   *
+   * @param basePolicy what a field the {@code token} section leaves out defaults to
+   */
+  private Sections sections(JsonNode node, Reader r, Problems problems, TokenPolicy basePolicy) {
     RelaySpec relay = null;
-    JsonNode relayNode = root.get("relay");
+    JsonNode relayNode = node.get("relay");
     if (relayNode == null || relayNode.isNull()) {
       problems.add("relay", "missing section (expected an object with at least \"url\")");
     } else if (!relayNode.isObject()) {
@@ -179,9 +231,9 @@ public final class ConfigLoader {
     boolean fixed = relay != null && !relay.fixedToken().isEmpty();
 
     LoginSpec login = null;
-    JsonNode loginNode = root.get("login");
+    JsonNode loginNode = node.get("login");
     TokenCall refresh = null;
-    JsonNode refreshNode = root.get("refresh");
+    JsonNode refreshNode = node.get("refresh");
     Template initialRefresh = Template.empty();
     if (refreshNode != null && !refreshNode.isNull()) {
       if (!refreshNode.isObject()) {
@@ -237,23 +289,135 @@ public final class ConfigLoader {
         r.requireAuthstringSource(refresh, "refresh", haveAuthstring);
       }
     }
-    TokenPolicy policy = TokenPolicy.DEFAULTS;
+    TokenPolicy policy = basePolicy;
+    JsonNode tokenNode = node.get("token");
+    if (tokenNode != null && !tokenNode.isNull()) {
+      if (!tokenNode.isObject()) {
+        problems.add("token", "expected an object");
+      } else {
+        policy = r.policy(tokenNode, basePolicy);
+      }
+    }
+    OriginSpec origin = OriginSpec.DEFAULTS;
+    if (relayNode != null && relayNode.isObject() && relayNode.hasNonNull("origin")) {
+      origin = r.origin(relayNode.get("origin"), "relay.origin", relay == null ? null : relay.url());
+    }
+    return new Sections(login, refresh, relay, policy, origin);
+  }
+
+  /** A name in a route's {@code callers}, checked against {@code inbound.apiKeys} once that is read. */
+  private record CallerRef(String field, String name) {}
+
+  /** The {@code routes} list; each entry's problems carry its path, {@code routes[i].}. */
+  private List<RouteSpec> routes(
+      JsonNode node, JsonNode root, Reader top, Problems problems, Set<String> resolved, List<CallerRef> callers) {
+    List<String> seedSections = new ArrayList<>();
+    for (String section : List.of("login", "refresh", "relay")) {
+      if (root.has(section)) {
+        seedSections.add(section);
+      }
+    }
+    if (!seedSections.isEmpty()) {
+      problems.add(
+          "routes",
+          "cannot be combined with the top-level " + String.join(", ", seedSections)
+              + " (expected either routes, each with its own login/refresh/relay, or the top-level sections alone)");
+    }
+    if (!node.isArray() || node.isEmpty()) {
+      problems.add("routes", "expected a non-empty array of route objects");
+      return List.of();
+    }
+    // A top-level token section holds the defaults of every route's own token section.
+    TokenPolicy base = TokenPolicy.DEFAULTS;
     JsonNode tokenNode = root.get("token");
     if (tokenNode != null && !tokenNode.isNull()) {
       if (!tokenNode.isObject()) {
         problems.add("token", "expected an object");
       } else {
-        policy = r.policy(tokenNode);
+        base = top.policy(tokenNode, TokenPolicy.DEFAULTS);
       }
     }
-    OpsSpec ops = new OpsSections(env, r.providers, problems, resolved).read(root, host);
-    if (!problems.isEmpty()) {
-      throw new ConfigException(source, problems.lines());
+    List<RouteSpec> routes = new ArrayList<>();
+    Map<String, String> names = new HashMap<>();
+    Map<String, String> places = new HashMap<>();
+    for (int i = 0; i < node.size(); i++) {
+      String at = "routes[" + i + "]";
+      JsonNode entry = node.get(i);
+      if (!entry.isObject()) {
+        problems.add(at, "expected an object with a name, a path and a relay section");
+        continue;
+      }
+      Problems scoped = problems.scoped(at + ".");
+      Reader r = new Reader(scoped, resolved);
+      r.providers = top.providers;
+      r.unknownFields(entry, "", ROUTE);
+      String name = r.text(entry, "name", "").trim();
+      if (name.isEmpty()) {
+        scoped.add("name", "missing (expected a unique name of lower-case letters, digits, _ and -)");
+      } else if (!ROUTE_NAME.matcher(name).matches()) {
+        scoped.add("name", "expected lower-case letters, digits, _ and -, starting with a letter or digit");
+      } else if (names.putIfAbsent(name, at) != null) {
+        scoped.add("name", "the same name as " + names.get(name) + " (expected a unique name)");
+      }
+      String path = r.routePath(entry);
+      String host = r.routeHost(entry);
+      boolean strip = r.bool(entry, "stripPrefix", "stripPrefix", !path.equals("/"));
+      String place = (host == null ? "*" : host) + " " + path;
+      if (places.putIfAbsent(place, at) != null) {
+        scoped.add("path", "the same host and path as " + places.get(place) + " (expected each host and path once)");
+      }
+      Sections s = sections(entry, r, scoped, base);
+      OriginSpec origin = s.origin();
+      JsonNode originNode = entry.get("origin");
+      if (originNode != null && !originNode.isNull()) {
+        JsonNode relayNode = entry.get("relay");
+        if (relayNode != null && relayNode.isObject() && relayNode.hasNonNull("origin")) {
+          scoped.add("origin", "expected either origin or relay.origin, not both");
+        } else {
+          origin = r.origin(originNode, "origin", s.relay() == null ? null : s.relay().url());
+        }
+      }
+      Set<String> allowed = null;
+      JsonNode callersNode = entry.get("callers");
+      if (callersNode != null && !callersNode.isNull()) {
+        allowed = new LinkedHashSet<>();
+        if (!callersNode.isArray() || callersNode.isEmpty()) {
+          scoped.add("callers", "expected a non-empty array of inbound.apiKeys names (omit it to admit every authenticated caller)");
+        } else {
+          for (int j = 0; j < callersNode.size(); j++) {
+            JsonNode c = callersNode.get(j);
+            if (!c.isTextual() || c.textValue().isBlank()) {
+              scoped.add("callers[" + j + "]", "expected the name of an inbound.apiKeys entry");
+            } else {
+              allowed.add(c.textValue().trim());
+              callers.add(new CallerRef(at + ".callers[" + j + "]", c.textValue().trim()));
+            }
+          }
+        }
+      }
+      routes.add(new RouteSpec(name, path, host, strip, s.login(), s.refresh(), s.relay(), s.policy(), origin, allowed));
     }
-    return new RelayConfig(
-        source, host, port, debug, logfile, login, refresh, relay, policy, Set.copyOf(resolved), r.providers, ops,
-        List.of(new RouteSpec("relay", "/", null, false, login, refresh, relay, policy, OriginSpec.DEFAULTS)),
-        null);
+    return routes;
+  }
+
+  private static void checkCallers(List<CallerRef> callers, OpsSpec.Inbound inbound, Problems problems) {
+    Set<String> keyNames = new TreeSet<>();
+    for (OpsSpec.ApiKey key : inbound.apiKeys()) {
+      if (key.name() != null) {
+        keyNames.add(key.name());
+      }
+    }
+    for (CallerRef ref : callers) {
+      if (keyNames.contains(ref.name())) {
+        continue;
+      }
+      problems.add(
+          ref.field(),
+          keyNames.isEmpty()
+              ? "names a caller, but inbound.apiKeys has no named key (expected entries such as"
+                  + " {\"name\": \"billing\", \"key\": \"${BILLING_KEY}\"})"
+              : "no inbound.apiKeys entry has this name (expected one of: " + String.join(", ", keyNames) + ")");
+    }
   }
 
   private static Set<String> union(Set<String> a, Set<String> b) {
@@ -645,7 +809,7 @@ public final class ConfigLoader {
         return null;
       }
       Path path = Path.of(text);
-      if (!Files.isReadable(path)) {
+      if (!Files.isRegularFile(path) || !Files.isReadable(path)) {
         problems.add(field, "cannot read the file (expected a readable PEM file)");
       }
       return path;
@@ -663,9 +827,8 @@ public final class ConfigLoader {
       }
     }
 
-    TokenPolicy policy(JsonNode node) {
+    TokenPolicy policy(JsonNode node, TokenPolicy d) {
       unknownFields(node, "token.", TOKEN);
-      TokenPolicy d = TokenPolicy.DEFAULTS;
       String unit = text(node, "expiresInUnit", "token.expiresInUnit", "seconds").trim().toLowerCase(Locale.ROOT);
       boolean millis = unit.equals("milliseconds") || unit.equals("ms");
       if (!millis && !unit.equals("seconds") && !unit.equals("s")) {
@@ -690,12 +853,16 @@ public final class ConfigLoader {
     }
 
     private double number(JsonNode parent, String name, double dflt, double min, double max) {
+      return number(parent, name, "token." + name, dflt, min, max);
+    }
+
+    private double number(JsonNode parent, String name, String field, double dflt, double min, double max) {
       JsonNode n = parent.get(name);
       if (n == null || n.isNull()) {
         return dflt;
       }
       if (!n.isNumber() || n.doubleValue() < min || n.doubleValue() > max) {
-        problems.add("token." + name, "expected a number from " + plain(min) + " to " + plain(max));
+        problems.add(field, "expected a number from " + plain(min) + " to " + plain(max));
         return dflt;
       }
       return n.doubleValue();
@@ -709,6 +876,152 @@ public final class ConfigLoader {
 
     private String plain(double d) {
       return d == Math.rint(d) ? Long.toString((long) d) : Double.toString(d);
+    }
+
+    /** A route's {@code path}: {@code /} or {@code /seg...} without the trailing slash. */
+    String routePath(JsonNode entry) {
+      String path = text(entry, "path", "/").trim();
+      boolean dots = false;
+      for (String segment : path.split("/")) {
+        dots |= segment.equals(".") || segment.equals("..");
+      }
+      if (!path.startsWith("/") || !PATH_PREFIX.matcher(path).matches() || dots) {
+        problems.add("path", "expected a path prefix such as /crm: whole segments of letters, digits and -._~!$&'()*+,;=:@,"
+            + " no . or .. segment, no % escapes, no query");
+        return "/";
+      }
+      return path.length() > 1 && path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
+    }
+
+    /** A route's {@code host}, lower case, or {@code null} for any. */
+    String routeHost(JsonNode entry) {
+      String host = text(entry, "host", "").trim().toLowerCase(Locale.ROOT);
+      if (host.isEmpty()) {
+        return null;
+      }
+      if (!ROUTE_HOST.matcher(host).matches()) {
+        problems.add("host", "expected a host name such as api.example.com, without port or wildcard");
+        return null;
+      }
+      return host;
+    }
+
+    /** An {@code origin} section: how the relay connects to the route's upstream at {@code url}. */
+    OriginSpec origin(JsonNode node, String field, URI url) {
+      OriginSpec d = OriginSpec.DEFAULTS;
+      if (!node.isObject()) {
+        problems.add(field, "expected an object");
+        return d;
+      }
+      unknownFields(node, field + ".", ORIGIN);
+      String protocolId = text(node, "protocol", field + ".protocol", d.protocol().id()).trim().toLowerCase(Locale.ROOT);
+      OriginSpec.Protocol protocol = null;
+      for (OriginSpec.Protocol p : OriginSpec.Protocol.values()) {
+        if (p.id().equals(protocolId)) {
+          protocol = p;
+        }
+      }
+      if (protocol == null) {
+        problems.add(field + ".protocol", "expected http1, h2 or auto");
+        protocol = d.protocol();
+      }
+      Path caBundle = file(node, "caBundle", field + ".caBundle", false);
+      Path certificate = file(node, "clientCertificate", field + ".clientCertificate", false);
+      Path key = file(node, "clientKey", field + ".clientKey", false);
+      if (certificate != null && key == null) {
+        problems.add(field + ".clientKey", "missing (expected the PEM private key of " + field + ".clientCertificate)");
+      } else if (key != null && certificate == null) {
+        problems.add(field + ".clientCertificate", "missing (expected the PEM certificate of " + field + ".clientKey)");
+      }
+      Template keyPassword = startUpSecret(node, "clientKeyPassword", field + ".clientKeyPassword");
+      if (!keyPassword.isEmpty() && key == null) {
+        problems.add(field + ".clientKeyPassword", "only used with " + field + ".clientKey");
+      }
+      boolean https = url != null && url.getScheme().equalsIgnoreCase("https");
+      if (url != null && !https && (caBundle != null || certificate != null)) {
+        problems.add(field + (caBundle != null ? ".caBundle" : ".clientCertificate"), "only used with an https relay.url");
+      }
+      Duration connect = seconds(node, "connectTimeoutSeconds", field, d.connectTimeout(), 0.001, 3600);
+      Duration response = seconds(node, "responseTimeoutSeconds", field, d.responseTimeout(), 0.001, 86_400);
+      Duration idle = seconds(node, "idleTimeoutSeconds", field, d.idleTimeout(), 0.001, 86_400);
+      int maxConnections = d.maxConnections();
+      JsonNode max = node.get("maxConnections");
+      if (max != null && !max.isNull()) {
+        if (!max.isIntegralNumber() || !max.canConvertToInt() || max.intValue() < 1 || max.intValue() > 65_536) {
+          problems.add(field + ".maxConnections", "expected a whole number from 1 to 65536");
+        } else {
+          maxConnections = max.intValue();
+        }
+      }
+      boolean forwarded = bool(node, "forwardedHeaders", field + ".forwardedHeaders", d.forwardedHeaders());
+      String via = d.via();
+      JsonNode viaNode = node.get("via");
+      if (viaNode != null && !viaNode.isNull()) {
+        if (viaNode.isBoolean()) {
+          via = viaNode.booleanValue() ? d.via() : null;
+        } else {
+          via = text(node, "via", field + ".via", d.via()).trim();
+          if (!HEADER_NAME.matcher(via).matches()) {
+            problems.add(field + ".via", "expected a pseudonym token such as oauth2relay, or false for no Via header");
+            via = d.via();
+          }
+        }
+      }
+      return new OriginSpec(protocol, caBundle, certificate, key, keyPassword, connect, response, idle, maxConnections,
+          forwarded, via);
+    }
+
+    /** The top-level {@code tls} section, or {@code null} for a cleartext listener. */
+    ServerTls tls(JsonNode node) {
+      if (node == null || node.isNull()) {
+        return null;
+      }
+      if (!node.isObject()) {
+        problems.add("tls", "expected an object with \"certificate\" and \"key\"");
+        return null;
+      }
+      unknownFields(node, "tls.", TLS);
+      Path certificate = file(node, "certificate", "tls.certificate", true);
+      Path key = file(node, "key", "tls.key", true);
+      Template keyPassword = startUpSecret(node, "keyPassword", "tls.keyPassword");
+      Path clientCa = file(node, "clientCa", "tls.clientCa", false);
+      // A client CA without a mode means its certificates are to be checked: require them.
+      String mode = text(node, "clientAuth", "tls.clientAuth", clientCa == null ? "none" : "require")
+          .trim().toLowerCase(Locale.ROOT);
+      ServerTls.ClientCertificates clientAuth = null;
+      for (ServerTls.ClientCertificates c : ServerTls.ClientCertificates.values()) {
+        if (c.id().equals(mode)) {
+          clientAuth = c;
+        }
+      }
+      if (clientAuth == null) {
+        problems.add("tls.clientAuth", "expected none, optional or require");
+        clientAuth = ServerTls.ClientCertificates.NONE;
+      }
+      if (clientAuth != ServerTls.ClientCertificates.NONE && clientCa == null && !node.hasNonNull("clientCa")) {
+        problems.add("tls.clientCa", "missing (expected the PEM file of the CAs that caller certificates must chain to,"
+            + " for tls.clientAuth " + clientAuth.id() + ")");
+      }
+      return new ServerTls(certificate, key, keyPassword, clientCa, clientAuth);
+    }
+
+    /** A string resolved once at start-up ({@code ${env:...}} or a secret store), never a runtime placeholder. */
+    private Template startUpSecret(JsonNode node, String name, String field) {
+      boolean wasDeferred = defer;
+      defer = false;
+      Template t = template(node, name, field);
+      defer = wasDeferred;
+      if (!t.isConstant()) {
+        placeholderNotAllowed(field, "");
+        return Template.empty();
+      }
+      return t;
+    }
+
+    private Duration seconds(JsonNode parent, String name, String section, Duration dflt, double min, double max) {
+      double dfltSeconds = dflt.toNanos() / 1e9;
+      double s = number(parent, name, section + "." + name, dfltSeconds, min, max);
+      return s == dfltSeconds ? dflt : Duration.ofNanos((long) (s * 1e9));
     }
 
     void requireAuthstringSource(TokenCall call, String section, boolean haveAuthstring) {

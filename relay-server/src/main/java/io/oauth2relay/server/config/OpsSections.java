@@ -3,8 +3,13 @@ package io.oauth2relay.server.config;
 import io.oauth2relay.server.secrets.SecretProviders;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -23,11 +28,13 @@ import java.util.regex.Pattern;
 final class OpsSections {
   /** The top-level names this reader owns. */
   static final Set<String> FIELDS =
-      Set.of("admin", "inbound", "requireCallerAuth", "shutdownGraceSeconds", "logFormat", "accessLog",
+      Set.of("admin", "inbound", "requireCallerAuth", "shutdownGraceSeconds", "requestHeaderTimeoutSeconds", "logFormat", "accessLog",
           "sensitiveQueryParams");
 
   private static final Set<String> ADMIN = Set.of("port", "host");
   private static final Set<String> INBOUND = Set.of("apiKeys", "header", "allowFrom");
+  private static final Set<String> API_KEY = Set.of("name", "key");
+  private static final Pattern KEY_NAME = Pattern.compile("[a-z0-9][a-z0-9_-]*");
   private static final Pattern HEADER_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
   /** A whole secret reference: an API key must come from the environment (or a secret store), not the file. */
   private static final Pattern REFERENCE = Pattern.compile("\\$\\{[^}]+}");
@@ -66,8 +73,11 @@ final class OpsSections {
     for (String name : strings(root.get("sensitiveQueryParams"), "sensitiveQueryParams")) {
       sensitive.add(name.toLowerCase(Locale.ROOT));
     }
+    long headTimeout =
+        integer(root, "requestHeaderTimeoutSeconds", d.requestHeaderTimeout().toSeconds(), 1, 3600);
     return new OpsSpec(
-        admin, inbound, Duration.ofSeconds(grace), format.equals("json"), accessLog, Set.copyOf(sensitive));
+        admin, inbound, Duration.ofSeconds(grace), format.equals("json"), accessLog, Set.copyOf(sensitive),
+        Duration.ofSeconds(headTimeout));
   }
 
   private OpsSpec.Admin admin(JsonNode node) {
@@ -103,26 +113,58 @@ final class OpsSections {
     } else if (header.equalsIgnoreCase("Authorization") || header.equalsIgnoreCase("Host")) {
       problems.add("inbound.header", "expected a header of its own (not Authorization or Host)");
     }
-    List<Template> keys = new ArrayList<>();
+    List<OpsSpec.ApiKey> keys = new ArrayList<>();
     JsonNode keysNode = node.get("apiKeys");
     if (keysNode != null && !keysNode.isNull()) {
       if (!keysNode.isArray()) {
-        problems.add("inbound.apiKeys", "expected an array of secret references such as [\"${RELAY_API_KEY}\"]");
+        problems.add("inbound.apiKeys", "expected an array of secret references such as [\"${RELAY_API_KEY}\"]"
+            + " or of named keys such as [{\"name\": \"billing\", \"key\": \"${BILLING_KEY}\"}]");
       } else {
+        Map<String, String> names = new HashMap<>();
+        List<byte[]> digests = new ArrayList<>();
+        List<String> digestFields = new ArrayList<>();
         for (int i = 0; i < keysNode.size(); i++) {
           String field = "inbound.apiKeys[" + i + "]";
           JsonNode k = keysNode.get(i);
+          String name = null;
+          String keyField = field;
+          if (k.isObject()) {
+            unknownFields(k, field + ".", API_KEY);
+            JsonNode n = k.get("name");
+            if (n == null || !n.isTextual() || !KEY_NAME.matcher(n.textValue().trim()).matches()) {
+              problems.add(field + ".name", "expected a caller name of lower-case letters, digits, _ and -");
+            } else if (names.putIfAbsent(n.textValue().trim(), field) != null) {
+              problems.add(field + ".name", "the same name as " + names.get(n.textValue().trim()) + " (expected a unique name)");
+            } else {
+              name = n.textValue().trim();
+            }
+            keyField = field + ".key";
+            k = k.get("key");
+            if (k == null) {
+              problems.add(keyField, "missing (expected a secret reference such as ${BILLING_KEY})");
+              continue;
+            }
+          }
           if (!k.isTextual() || !REFERENCE.matcher(k.textValue().trim()).matches()) {
-            problems.add(field, "expected a secret reference such as ${RELAY_API_KEY} (a key written into the file is a secret on disk)");
+            problems.add(keyField, "expected a secret reference such as ${RELAY_API_KEY} (a key written into the file is a secret on disk)");
             continue;
           }
-          Template t = Template.parse(k.textValue().trim(), field, env, providers, false, problems, resolved);
+          Template t = Template.parse(k.textValue().trim(), keyField, env, providers, false, problems, resolved);
           if (!t.isConstant()) {
-            problems.add(field, "runtime placeholders such as ${ACCESSTOKEN} are not allowed here");
+            problems.add(keyField, "runtime placeholders such as ${ACCESSTOKEN} are not allowed here");
           } else if (t.isEmpty()) {
-            problems.add(field, "the referenced value is empty (expected an API key)");
+            problems.add(keyField, "the referenced value is empty (expected an API key)");
           } else {
-            keys.add(t);
+            // Two entries with one key would make the caller's name ambiguous: which routes may it use?
+            byte[] digest = digest(t);
+            for (int j = 0; j < digests.size(); j++) {
+              if (MessageDigest.isEqual(digest, digests.get(j))) {
+                problems.add(keyField, "the same key as " + digestFields.get(j) + " (expected a different key per entry)");
+              }
+            }
+            digests.add(digest);
+            digestFields.add(keyField);
+            keys.add(new OpsSpec.ApiKey(name, t));
           }
         }
       }
@@ -139,6 +181,17 @@ final class OpsSections {
       i++;
     }
     return new OpsSpec.Inbound(header, List.copyOf(keys), List.copyOf(networks));
+  }
+
+  private static byte[] digest(Template key) {
+    byte[] bytes = key.render(TemplateValues.NONE);
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(bytes);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is required of every Java platform", e);
+    } finally {
+      Arrays.fill(bytes, (byte) 0);
+    }
   }
 
   private List<String> strings(JsonNode node, String field) {

@@ -16,6 +16,8 @@ import java.util.Set;
  * @param jsonLogs one JSON object per log line instead of the text pattern
  * @param accessLog one log line per relayed request
  * @param sensitiveQueryParams lower-case query parameter names whose values the access log masks
+ * @param requestHeaderTimeout how long an HTTP/1.1 caller may take to send a request head once its first
+ *     byte arrived ({@code requestHeaderTimeoutSeconds}; slow-loris protection)
  */
 public record OpsSpec(
     Admin admin,
@@ -23,7 +25,8 @@ public record OpsSpec(
     Duration shutdownGrace,
     boolean jsonLogs,
     boolean accessLog,
-    Set<String> sensitiveQueryParams) {
+    Set<String> sensitiveQueryParams,
+    Duration requestHeaderTimeout) {
 
   /** Masked in the access log whatever the config adds. */
   public static final Set<String> DEFAULT_SENSITIVE =
@@ -32,7 +35,7 @@ public record OpsSpec(
           "client_secret", "api_key", "apikey", "key", "signature", "sig", "assertion");
 
   public static final OpsSpec DEFAULTS =
-      new OpsSpec(null, Inbound.NONE, Duration.ofSeconds(20), false, true, DEFAULT_SENSITIVE);
+      new OpsSpec(null, Inbound.NONE, Duration.ofSeconds(20), false, true, DEFAULT_SENSITIVE, Duration.ofSeconds(30));
 
   /** Whether {@code host} is a loopback literal or {@code localhost} (no name is looked up). */
   public static boolean isLoopback(String host) {
@@ -66,7 +69,7 @@ public record OpsSpec(
    * @param apiKeys accepted keys, resolved from secret references (empty: no key required)
    * @param allowFrom source networks allowed to call (empty: any)
    */
-  public record Inbound(String header, List<Template> apiKeys, List<Cidr> allowFrom) {
+  public record Inbound(String header, List<ApiKey> apiKeys, List<Cidr> allowFrom) {
     public static final Inbound NONE = new Inbound("X-Api-Key", List.of(), List.of());
 
     /** Whether any caller check is configured. */
@@ -77,6 +80,20 @@ public record OpsSpec(
     @Override
     public String toString() {
       return "Inbound[header=" + header + ", apiKeys=" + apiKeys.size() + " (****), allowFrom=" + allowFrom + "]";
+    }
+  }
+
+  /**
+   * One accepted API key.
+   *
+   * @param name the caller's name that routes' {@code callers} lists refer to, or {@code null} for a key
+   *     of the list form ({@code "apiKeys": ["${KEY}"]}), which may use every route open to all callers
+   * @param key the key, resolved at start-up
+   */
+  public record ApiKey(String name, Template key) {
+    @Override
+    public String toString() {
+      return "ApiKey[name=" + name + ", key=****]";
     }
   }
 }

@@ -1,5 +1,7 @@
 package io.oauth2relay.server.config;
 
+import java.util.Set;
+
 /**
  * One third-party API behind the relay: which caller requests it takes, how it gets its token, and how
  * it forwards them. The seed format is one route named {@code relay} at {@code /}; a {@code routes} list
@@ -17,6 +19,8 @@ package io.oauth2relay.server.config;
  * @param relay the forwarding rules
  * @param policy how this route's token is kept fresh
  * @param origin how the relay connects to this route's upstream
+ * @param callers names of the {@code inbound.apiKeys} that may use this route, or {@code null} for every
+ *     authenticated caller
  */
 public record RouteSpec(
     String name,
@@ -27,4 +31,24 @@ public record RouteSpec(
     TokenCall refresh,
     RelaySpec relay,
     TokenPolicy policy,
-    OriginSpec origin) {}
+    OriginSpec origin,
+    Set<String> callers) {
+
+  public RouteSpec {
+    callers = callers == null ? null : Set.copyOf(callers);
+  }
+
+  /** A route open to every authenticated caller. */
+  public RouteSpec(
+      String name,
+      String pathPrefix,
+      String host,
+      boolean stripPrefix,
+      LoginSpec login,
+      TokenCall refresh,
+      RelaySpec relay,
+      TokenPolicy policy,
+      OriginSpec origin) {
+    this(name, pathPrefix, host, stripPrefix, login, refresh, relay, policy, origin, null);
+  }
+}

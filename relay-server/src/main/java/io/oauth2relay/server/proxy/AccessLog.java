@@ -15,21 +15,23 @@ public final class AccessLog implements TrafficListener {
   private static final Logger log = LoggerFactory.getLogger(AccessLog.class);
   static final int MAX_TARGET = 512;
 
-  private final String route;
   private final Set<String> sensitive;
 
   /** @param sensitive lower-case query parameter names whose values are masked */
-  public AccessLog(String route, Set<String> sensitive) {
-    this.route = route;
+  public AccessLog(Set<String> sensitive) {
     this.sensitive = Set.copyOf(sensitive);
   }
 
   @Override
-  public void exchangeFinished(String method, String target, int status, long nanos, long bytes) {
+  public void exchangeFinished(String route, String method, String target, int status, long nanos, long bytes) {
     if (log.isInfoEnabled()) {
       log.info("{} {} {} {} ms {} B route={}", safe(method), redact(target), status == 0 ? "-" : status,
-          nanos / 1_000_000, bytes, route);
+          nanos / 1_000_000, bytes, routeName(route));
     }
+  }
+
+  private static String routeName(String route) {
+    return route == null ? "-" : safe(route);
   }
 
   /** The target with every value of a sensitive query parameter replaced by {@code ****}. */

@@ -18,22 +18,27 @@ import java.util.List;
 /**
  * Authenticates each request on one caller connection before {@link CallerHandler} sees it: the source
  * address against {@code inbound.allowFrom} (403), then the API key header against {@code inbound.apiKeys}
- * (401). An accepted request goes on without the key header (the key is never forwarded upstream). A
- * refused one is answered with a small JSON body that says nothing about the route or its credentials,
- * and the connection closes after it (its body, if any, is discarded unread).
+ * (401), then whether that key may use the route the request goes to (a route's {@code callers}, 403; the
+ * route is the one {@link Router#select} will pick again in {@link CallerHandler}: the same request, the
+ * same answer). An accepted request goes on without the key header (the key is never forwarded upstream).
+ * A refused one is answered with a small JSON body that says nothing about the route, its credentials or
+ * the key, and the connection closes after it (its body, if any, is discarded unread).
  *
  * <p>Pipelining: a refusal must not overtake responses to earlier, accepted requests, so it waits until
  * those are written (outbound {@link LastHttpContent}s are counted), then goes out.
  */
 final class CallerAuthHandler extends ChannelDuplexHandler {
   private final CallerAuth auth;
+  private final Router router;
   /** Requests passed on whose response has not completely gone out. */
   private int outstanding;
   private boolean refused;
   private FullHttpResponse refusal;
 
-  CallerAuthHandler(CallerAuth auth) {
+  /** @param router picks the route whose {@code callers} a key is checked against */
+  CallerAuthHandler(CallerAuth auth, Router router) {
     this.auth = auth;
+    this.router = router;
   }
 
   @Override
@@ -66,15 +71,28 @@ final class CallerAuthHandler extends ChannelDuplexHandler {
       return JsonErrors.response(ctx.alloc(), HttpResponseStatus.FORBIDDEN, "forbidden",
           "this caller is not allowed to use the relay");
     }
-    if (!auth.requiresKey()) {
-      return null;
+    int key = CallerAuth.NO_KEY;
+    if (auth.requiresKey()) {
+      List<String> values = request.headers().getAll(auth.header());
+      request.headers().remove(auth.header());
+      // Netty decodes header bytes one to one into chars: ISO-8859-1 gives back exactly the bytes sent.
+      key = values.size() == 1 ? auth.match(values.get(0).getBytes(StandardCharsets.ISO_8859_1)) : CallerAuth.NO_KEY;
+      if (key == CallerAuth.NO_KEY) {
+        return unauthorized(ctx);
+      }
     }
-    List<String> values = request.headers().getAll(auth.header());
-    request.headers().remove(auth.header());
-    // Netty decodes header bytes one to one into chars: ISO-8859-1 gives back exactly the bytes sent.
-    if (values.size() == 1 && auth.acceptsKey(values.get(0).getBytes(StandardCharsets.ISO_8859_1))) {
-      return null;
+    if (auth.restrictsRoutes() && router != null) {
+      RelayRoute route = router.select(request);
+      // No route: CallerHandler answers 404 to an authenticated caller.
+      if (route != null && !auth.mayUse(key, route.name())) {
+        return JsonErrors.response(ctx.alloc(), HttpResponseStatus.FORBIDDEN, "forbidden",
+            "this API key may not be used for this path");
+      }
     }
+    return null;
+  }
+
+  private FullHttpResponse unauthorized(ChannelHandlerContext ctx) {
     FullHttpResponse response = JsonErrors.response(ctx.alloc(), HttpResponseStatus.UNAUTHORIZED, "unauthorized",
         "a valid API key is required");
     response.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "ApiKey header=\"" + auth.header() + "\"");

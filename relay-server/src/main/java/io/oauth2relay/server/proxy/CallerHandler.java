@@ -70,6 +70,8 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
   /** This caller is one HTTP/2 stream (one exchange, then the stream ends) rather than a connection. */
   private boolean stream;
   private RelayRoute.Caller caller;
+  /** The HTTP/1.1 request-head clock of this connection, told when a head has arrived; {@code null} on HTTP/2. */
+  private RequestHeadTimeout headTimeout;
   private Exchange exchange;
   /** The origin connection the current exchange borrowed, or {@code null}. */
   private Channel origin;
@@ -125,6 +127,7 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
   public void handlerAdded(ChannelHandlerContext ctx) {
     this.ctx = ctx;
     this.stream = ctx.channel() instanceof Http2StreamChannel;
+    this.headTimeout = ctx.pipeline().get(RequestHeadTimeout.class);
   }
 
   @Override
@@ -138,10 +141,15 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
       ReferenceCountUtil.release(msg);
       return;
     }
+    if (msg instanceof HttpRequest && headTimeout != null) {
+      headTimeout.headReceived();
+    }
     if (msg instanceof FullHttpRequest full) {
       // HTTP/2 gives a request that ends with its headers as one message: take it as head and end, so
       // that both versions go through the same steps.
-      queue.add(new DefaultHttpRequest(full.protocolVersion(), full.method(), full.uri(), full.headers()));
+      DefaultHttpRequest head = new DefaultHttpRequest(full.protocolVersion(), full.method(), full.uri(), full.headers());
+      head.setDecoderResult(full.decoderResult());
+      queue.add(head);
       queue.add(new DefaultLastHttpContent(full.content(), full.trailingHeaders()));
     } else {
       queue.add(http);
@@ -461,6 +469,15 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
       closeOrigin(); // an answer nobody asked for: the connection is out of step
       return;
     }
+    if (response.decoderResult().isFailure()) {
+      // Not HTTP/1.1 (an HTTP/2-only port answers with a SETTINGS frame), or malformed: never relayed.
+      log.debug("malformed response from the upstream: {}", response.decoderResult().cause().toString());
+      ReferenceCountUtil.release(response);
+      closeOrigin();
+      respond(ex, HttpResponseStatus.BAD_GATEWAY, "upstream_bad_response", "the upstream sent a malformed response", null);
+      drain();
+      return;
+    }
     int status = response.status().code();
     if (status >= 100 && status < 200) {
       // 100 Continue was already sent to the caller by HttpServerExpectContinueHandler; other 1xx are
@@ -507,6 +524,14 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
 
   void responseContent(HttpContent content) {
     Exchange ex = exchange;
+    if (content.decoderResult().isFailure()) {
+      content.release();
+      closeOrigin();
+      if (ex != null && ex.responseStarted && !ex.responseDone && !ex.local) {
+        abort("the upstream sent a malformed response body");
+      }
+      return;
+    }
     boolean last = content instanceof LastHttpContent;
     if (ex != null && ex.swallowing) {
       content.release();

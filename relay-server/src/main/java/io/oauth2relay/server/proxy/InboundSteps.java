@@ -15,18 +15,22 @@ public final class InboundSteps {
   static final String AUTHENTICATE = "authenticate";
 
   /** No steps: the pipeline as {@link RelayServer} builds it on its own. */
-  static final InboundSteps NONE = new InboundSteps(null, null);
+  static final InboundSteps NONE = new InboundSteps(null, null, null);
 
   private final Traffic traffic;
   private final CallerAuth auth;
+  private final Router router;
 
   /**
    * @param traffic shared counters and listeners, or {@code null} for no observation
    * @param auth caller authentication, or {@code null} for none
+   * @param router the router {@link CallerHandler} uses: these steps run before it and ask it which route
+   *     a request goes to (the route's name for observation, its {@code callers} for authorization)
    */
-  public InboundSteps(Traffic traffic, CallerAuth auth) {
+  public InboundSteps(Traffic traffic, CallerAuth auth, Router router) {
     this.traffic = traffic;
     this.auth = auth;
+    this.router = router;
   }
 
   /**
@@ -35,21 +39,21 @@ public final class InboundSteps {
    */
   void addConnectionObserver(ChannelPipeline p) {
     if (traffic != null) {
-      p.addLast(OBSERVE, new ExchangeObserver(traffic, true));
+      p.addLast(OBSERVE, new ExchangeObserver(traffic, router, true));
     }
   }
 
   /** Adds caller authentication at the end of {@code p}; called just before the relay handler is added. */
   void addAuthentication(ChannelPipeline p) {
     if (auth != null) {
-      p.addLast(AUTHENTICATE, new CallerAuthHandler(auth));
+      p.addLast(AUTHENTICATE, new CallerAuthHandler(auth, router));
     }
   }
 
   /** Adds the steps of one HTTP/2 stream (observed as an exchange, not counted as a connection). */
   void addStreamSteps(ChannelPipeline p) {
     if (traffic != null) {
-      p.addLast(OBSERVE, new ExchangeObserver(traffic, false));
+      p.addLast(OBSERVE, new ExchangeObserver(traffic, router, false));
     }
     addAuthentication(p);
   }

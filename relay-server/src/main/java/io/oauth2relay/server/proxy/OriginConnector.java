@@ -164,6 +164,12 @@ final class OriginConnector {
     SSLParameters params = tls.engine().getSSLParameters();
     params.setEndpointIdentificationAlgorithm("HTTPS");
     tls.engine().setSSLParameters(params);
+    // Fails the wait before the handshake's failure closes the connection (which would say less).
+    tls.handshakeFuture().addListener(f -> {
+      if (!f.isSuccess()) {
+        ready.tryFailure(new TlsFailure(f.cause()));
+      }
+    });
     p.addLast("tls-read", new HandshakeReads("alpn"));
     p.addLast("tls", tls);
     p.addLast(

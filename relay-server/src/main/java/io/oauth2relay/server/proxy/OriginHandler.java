@@ -48,7 +48,9 @@ final class OriginHandler extends ChannelInboundHandlerAdapter {
     }
     if (msg instanceof FullHttpResponse full) {
       // HTTP/2 gives a response that ends with its headers as one message: head, then end.
-      caller.responseHead(new DefaultHttpResponse(full.protocolVersion(), full.status(), full.headers()));
+      DefaultHttpResponse head = new DefaultHttpResponse(full.protocolVersion(), full.status(), full.headers());
+      head.setDecoderResult(full.decoderResult()); // a decoder's invalid message is a FullHttpResponse too
+      caller.responseHead(head);
       LastHttpContent end = new DefaultLastHttpContent(full.content(), full.trailingHeaders());
       if (owned(ctx)) {
         caller.responseContent(end);

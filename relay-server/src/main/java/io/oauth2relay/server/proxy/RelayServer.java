@@ -43,8 +43,10 @@ import org.slf4j.LoggerFactory;
  * gets a pipeline of named steps:
  *
  * <pre>
- *   HTTP/1.1:  [tls] -> http (HttpServerCodec) -> continue -> idle -> observe, authenticate -> relay (CallerHandler)
- *   cleartext: http -> h2c (CleartextHttp2ServerUpgradeHandler: prior-knowledge preface or Upgrade) -> ...
+ *   HTTP/1.1:  [tls] -> head-timeout -> http (HttpServerCodec) -> observe -> continue -> idle -> authenticate
+ *                 -> relay (CallerHandler)
+ *   cleartext: head-timeout -> h2c (CleartextHttp2ServerUpgradeHandler: the HTTP/2 preface, or HTTP/1.1
+ *                 with its codec and Upgrade: h2c handling) -> observe -> ... as HTTP/1.1
  *   HTTP/2:    [tls] -> h2 (Http2FrameCodec) -> h2-idle -> streams (Http2MultiplexHandler)
  *                 each stream channel: h2-http (frames <-> HttpObjects) -> continue -> observe, authenticate -> relay
  * </pre>
@@ -61,6 +63,7 @@ public final class RelayServer implements AutoCloseable {
   /** The largest body of an {@code Upgrade: h2c} request, which must be read whole before switching. */
   static final int UPGRADE_BODY_LIMIT = 64 * 1024;
 
+  static final String HEAD_TIMEOUT = "head-timeout";
   static final String TLS_READ = "tls-read";
   static final String TLS = "tls";
   static final String ALPN = "alpn";
@@ -75,6 +78,7 @@ public final class RelayServer implements AutoCloseable {
 
   private final Router router;
   private final InboundSteps steps;
+  private final long requestHeaderTimeoutMillis;
   private final SslContext ssl;
   private final Transports transport = Transports.best();
   private final EventLoopGroup boss;
@@ -83,15 +87,18 @@ public final class RelayServer implements AutoCloseable {
   private Channel listener;
 
   public RelayServer(Router router) throws SSLException {
-    this(router, InboundSteps.NONE, null);
+    this(router, InboundSteps.NONE, null, Duration.ofSeconds(30));
   }
 
   /**
    * @param steps handlers run before the relay handler (observe, authenticate)
    * @param tls the listener's TLS, or {@code null} for cleartext
+   * @param requestHeaderTimeout how long an HTTP/1.1 caller may take over a request head
    */
-  public RelayServer(Router router, InboundSteps steps, ServerTls tls) throws SSLException {
+  public RelayServer(Router router, InboundSteps steps, ServerTls tls, Duration requestHeaderTimeout)
+      throws SSLException {
     this.router = router;
+    this.requestHeaderTimeoutMillis = requestHeaderTimeout.toMillis();
     this.steps = steps;
     this.ssl = tls == null ? null : InboundTls.context(tls);
     this.boss = transport.newGroup(1, new DefaultThreadFactory("relay-accept", true));
@@ -117,6 +124,7 @@ public final class RelayServer implements AutoCloseable {
                       addTls(p, ch); // the HTTP steps follow once ALPN has chosen
                       steps.addConnectionObserver(p);
                     } else {
+                      p.addLast(HEAD_TIMEOUT, new RequestHeadTimeout(requestHeaderTimeoutMillis));
                       addCleartextDetection(p);
                       steps.addConnectionObserver(p);
                       addHttp1Steps(p);
@@ -149,6 +157,7 @@ public final class RelayServer implements AutoCloseable {
               addHttp2(p);
             } else {
               p.addAfter(ctx.name(), HTTP, new HttpServerCodec());
+              p.addAfter(ctx.name(), HEAD_TIMEOUT, new RequestHeadTimeout(requestHeaderTimeoutMillis));
               addHttp1Steps(p);
               ctx.channel().read(); // the first request
             }
@@ -206,7 +215,7 @@ public final class RelayServer implements AutoCloseable {
   }
 
   private static void removeHttp1Steps(ChannelPipeline p) {
-    for (String name : new String[] {CONTINUE, IDLE, InboundSteps.AUTHENTICATE, RELAY}) {
+    for (String name : new String[] {HEAD_TIMEOUT, CONTINUE, IDLE, InboundSteps.AUTHENTICATE, RELAY}) {
       if (p.get(name) != null) {
         p.remove(name);
       }

@@ -45,11 +45,11 @@ public final class Traffic {
     inFlight.incrementAndGet();
   }
 
-  void finished(String method, String target, int status, long nanos, long bytes) {
+  void finished(String route, String method, String target, int status, long nanos, long bytes) {
     inFlight.decrementAndGet();
     for (TrafficListener l : listeners) {
       try {
-        l.exchangeFinished(method, target, status, nanos, bytes);
+        l.exchangeFinished(route, method, target, status, nanos, bytes);
       } catch (RuntimeException e) {
         // A listener's failure must not break the exchange; its message is not ours to repeat.
       }

@@ -12,11 +12,13 @@ public interface TrafficListener {
   /**
    * One request has been answered (or abandoned).
    *
+   * @param route the name of the route that took the request, or {@code -} when none did (no route for
+   *     its path, or a request too malformed to route)
    * @param method the request method
    * @param target the request target as received (may hold sensitive query values: mask before logging)
    * @param status the response status, or 0 when the connection ended before a response was complete
    * @param nanos from the request head's arrival to the last response byte handed to the transport
    * @param bytes response body bytes
    */
-  default void exchangeFinished(String method, String target, int status, long nanos, long bytes) {}
+  default void exchangeFinished(String route, String method, String target, int status, long nanos, long bytes) {}
 }

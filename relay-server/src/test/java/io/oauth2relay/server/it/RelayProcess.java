@@ -99,6 +99,10 @@ final class RelayProcess implements AutoCloseable {
   }
 
   /** Sends SIGTERM and returns the exit code. */
+  boolean isAlive() {
+    return process.isAlive();
+  }
+
   int stop() throws InterruptedException {
     process.destroy();
     assertThat(process.waitFor(30, TimeUnit.SECONDS)).as("relay stopped after SIGTERM").isTrue();

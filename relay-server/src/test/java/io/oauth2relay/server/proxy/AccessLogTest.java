@@ -8,7 +8,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /** Specifies what the access log shows of a request target: the path, and a query with sensitive values masked. */
 class AccessLogTest {
-  private final AccessLog log = new AccessLog("relay", Set.of("token", "session", "api_key"));
+  private final AccessLog log = new AccessLog(Set.of("token", "session", "api_key"));
 
   @ParameterizedTest(name = "{0} -> {1}")
   @CsvSource(
