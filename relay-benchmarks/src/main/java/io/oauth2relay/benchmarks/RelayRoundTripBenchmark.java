@@ -76,6 +76,13 @@ public class RelayRoundTripBenchmark {
   @Param({"13"})
   public int responseBytes;
 
+  /**
+   * The relay's access log ({@code accessLog}, on by default: one line per request to standard output,
+   * which JMH forwards from the fork). {@code false} shows the data path alone.
+   */
+  @Param({"true", "false"})
+  public boolean accessLog;
+
   private HttpServer tokenEndpoint;
   private EventLoopGroup originLoop;
   private Channel origin;
@@ -117,11 +124,11 @@ public class RelayRoundTripBenchmark {
 
     String json =
         """
-        { "host": "127.0.0.1", "port": 0,
+        { "host": "127.0.0.1", "port": 0, "accessLog": %b,
           "login": { "url": "http://127.0.0.1:%d/token" },
           "relay": { "url": "http://127.0.0.1:%d/api/" } }
         """
-            .formatted(tokenEndpoint.getAddress().getPort(), originAddress.getPort());
+            .formatted(accessLog, tokenEndpoint.getAddress().getPort(), originAddress.getPort());
     RelayConfig config = new ConfigLoader(Map.<String, String>of()::get).parse(new ObjectMapper().readTree(json), "bench");
     relay = new Relay(config, CoarseClock.systemUTC());
     relayAddress = relay.start();
