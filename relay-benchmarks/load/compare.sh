@@ -7,6 +7,8 @@
 #
 # Knobs (environment):
 #   DURATION=15        seconds per measurement
+#   WARMUP=10          seconds of unrecorded load per target and case before the first round (the JVM's
+#                      JIT needs it; nginx and HAProxy get the same)
 #   REPEATS=3          rounds; every round runs every case/connections/target in turn, so slow drift
 #                      (a neighbour's build) spreads over all targets instead of hitting one
 #   CASES="tiny 16k post1m h2"
@@ -17,6 +19,8 @@
 #   LOAD_CPU=0 SERVER_CPU=1   taskset cores: load generator on one, origin and proxy on the other
 #   RELAY_JAVA_OPTS="-Xms64m -Xmx128m"   the relay's JVM options (JAVA_OPTS of ./oauth2relay)
 #   OUT=relay-benchmarks/target/load-<time>  where configs, logs and raw results go
+#   PROFILE=1          record the relay with JFR (JAVA_OPTS -XX:StartFlightRecording, written to
+#                      OUT/relay.jfr when the relay stops); JFR is off in the launcher unless asked for
 #
 # Prints one table: median req/s, p50 and p99 latency, the proxy's peak RSS and CPU time per request,
 # and ratios (each proxy to direct; oauth2relay to nginx). Everything listens on 127.0.0.1 only; every wait
@@ -24,6 +28,7 @@
 set -euo pipefail
 
 DURATION="${DURATION:-15}"
+WARMUP="${WARMUP:-10}"
 REPEATS="${REPEATS:-3}"
 CASES="${CASES:-tiny 16k post1m h2}"
 CONNS="${CONNS:-64 256}"
@@ -33,6 +38,7 @@ TARGETS="${TARGETS:-direct nginx haproxy relay}"
 LOAD_CPU="${LOAD_CPU:-0}"
 SERVER_CPU="${SERVER_CPU:-1}"
 RELAY_JAVA_OPTS="${RELAY_JAVA_OPTS:--Xms64m -Xmx128m}"
+PROFILE="${PROFILE:-0}"
 
 root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)"
 OUT="${OUT:-$root/relay-benchmarks/target/load-$(date +%Y%m%d-%H%M%S)}"
@@ -87,24 +93,35 @@ free_port() {
   done
   die "no free port found"
 }
-wait_port() { # port seconds what
+wait_port() { # port seconds what [pid]: the pid's exit ends the wait early
   local deadline=$((SECONDS + $2))
   until port_open "$1"; do
     [ $SECONDS -lt "$deadline" ] || die "$3 did not listen on 127.0.0.1:$1 within $2 s (logs in $OUT)"
+    if [ -n "${4:-}" ] && ! kill -0 "$4" 2>/dev/null; then
+      die "$3 exited before listening on 127.0.0.1:$1 (logs in $OUT)"
+    fi
     sleep 0.2
   done
 }
 
 # ---------------------------------------------------------------- identity provider (mock-oauth2-server)
-idp_port="$(free_port)"
 log "building the identity provider's class path (Maven)"
 (cd "$root" && mvn -B -q -Dstyle.color=never -f relay-benchmarks/load/idp/pom.xml dependency:build-classpath \
-  -Dmdep.outputFile="$OUT/idp.classpath") >&2 || die "mvn dependency:build-classpath failed"
-SERVER_HOSTNAME=127.0.0.1 SERVER_PORT="$idp_port" taskset -c "$SERVER_CPU" \
-  java -Xmx128m -cp "$(cat "$OUT/idp.classpath")" no.nav.security.mock.oauth2.StandaloneMockOAuth2ServerKt \
-  >"$OUT/idp.log" 2>&1 &
-pids+=($!)
-wait_port "$idp_port" 60 "mock-oauth2-server"
+  -Dmdep.outputFile="$OUT/idp.classpath") >"$OUT/mvn.log" 2>&1 || die "mvn dependency:build-classpath failed (see $OUT/mvn.log)"
+# A free port can be taken between the check and the bind on a busy machine: three tries.
+for attempt in 1 2 3; do
+  idp_port="$(free_port)"
+  SERVER_HOSTNAME=127.0.0.1 SERVER_PORT="$idp_port" taskset -c "$SERVER_CPU" \
+    java -Xmx128m -cp "$(cat "$OUT/idp.classpath")" no.nav.security.mock.oauth2.StandaloneMockOAuth2ServerKt \
+    >"$OUT/idp.log" 2>&1 &
+  idp_pid=$!
+  pids+=("$idp_pid")
+  deadline=$((SECONDS + 60))
+  until port_open "$idp_port" || ! kill -0 "$idp_pid" 2>/dev/null || [ $SECONDS -ge $deadline ]; do sleep 0.2; done
+  port_open "$idp_port" && break
+  [ "$attempt" -lt 3 ] || die "mock-oauth2-server did not start (see $OUT/idp.log)"
+  kill "$idp_pid" 2>/dev/null || true
+done
 token_url="http://127.0.0.1:$idp_port/bench/token"
 client_secret="bench-secret-$RANDOM$RANDOM"
 # The same kind of token the relay gets, for nginx and HAProxy to inject as a constant.
@@ -140,21 +157,33 @@ http {
   keepalive_timeout 300s;
   sendfile on;
   tcp_nopush on;
+  upstream self { server 127.0.0.1:$origin_port; keepalive 512; keepalive_requests 1000000; }
   server {
     listen 127.0.0.1:$origin_port reuseport backlog=4096;
     listen 127.0.0.1:$origin_h2_port http2;
     root $OUT/origin/www;
     location = /tiny { default_type text/plain; return 200 "ok\n"; }
     location = /16k { default_type text/plain; }
-    # Reads and discards the body, then answers: a fixed-cost sink for the 1 MiB POST.
-    location = /upload { client_max_body_size 2m; default_type text/plain; return 200 "ok\n"; }
+    # The 1 MiB POST sink: reads the whole body into memory first (proxy_request_buffering is on by
+    # default), then answers with /tiny through a kept-alive loopback hop, without sending the body on.
+    # ("return 200" alone would answer before the body has arrived, which tests early responses instead.)
+    location = /upload {
+      client_max_body_size 2m;
+      client_body_buffer_size 2m;
+      proxy_pass http://self/tiny;
+      proxy_method GET;
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
   }
 }
 EOF
 taskset -c "$SERVER_CPU" nginx -c "$OUT/origin/nginx.conf" -p "$OUT/origin" -e "$OUT/origin/error.log" \
   >"$OUT/origin/stdout.log" 2>&1 &
 pids+=($!)
-wait_port "$origin_port" 10 "nginx origin"
+wait_port "$origin_port" 10 "nginx origin" "$!"
 
 # ---------------------------------------------------------------- proxies
 nginx_port="$(free_port)"; nginx_h2_port="$(free_port)"
@@ -202,7 +231,7 @@ EOF
 cat >"$OUT/haproxy.cfg" <<EOF
 global
   nbthread 1
-  maxconn 20000
+  maxconn 8000   # fits a 20000 open-file limit
   tune.bufsize 131072
 defaults
   mode http
@@ -240,20 +269,23 @@ start_nginx() {
   taskset -c "$SERVER_CPU" nginx -c "$OUT/nginx/nginx.conf" -p "$OUT/nginx" -e "$OUT/nginx/error.log" \
     >"$OUT/nginx/stdout.log" 2>&1 &
   pids+=($!); nginx_pid=$!
-  wait_port "$nginx_port" 10 "nginx proxy"
+  wait_port "$nginx_port" 10 "nginx proxy" "$nginx_pid"
 }
 start_haproxy() {
   taskset -c "$SERVER_CPU" haproxy -db -f "$OUT/haproxy.cfg" >"$OUT/haproxy.log" 2>&1 &
   pids+=($!); haproxy_pid=$!
-  wait_port "$haproxy_port" 10 "haproxy"
+  wait_port "$haproxy_port" 10 "haproxy" "$haproxy_pid"
 }
 start_relay() {
+  if [ "$PROFILE" = 1 ]; then
+    RELAY_JAVA_OPTS="$RELAY_JAVA_OPTS -XX:StartFlightRecording=filename=$OUT/relay.jfr,settings=profile"
+  fi
   log "starting oauth2relay (JAVA_OPTS=$RELAY_JAVA_OPTS; builds the jar on first use)"
-  (cd "$root" && ./oauth2relay version >/dev/null) || die "cannot build or run ./oauth2relay"
+  (cd "$root" && ./oauth2relay version >"$OUT/relay-build.log" 2>&1) || die "cannot build or run ./oauth2relay (see $OUT/relay-build.log)"
   BENCH_CLIENT_SECRET="$client_secret" JAVA_OPTS="$RELAY_JAVA_OPTS" \
     taskset -c "$SERVER_CPU" "$root/oauth2relay" start --config "$OUT/relay.json" >"$OUT/relay.log" 2>&1 &
   pids+=($!); relay_pid=$!
-  wait_port "$relay_port" 60 "oauth2relay"
+  wait_port "$relay_port" 60 "oauth2relay" "$relay_pid"
   local deadline=$((SECONDS + 30))
   until [ "$(curl -s -o /dev/null -w '%{http_code}' -m 5 "http://127.0.0.1:$relay_port/tiny")" = 200 ]; do
     [ $SECONDS -lt $deadline ] || die "oauth2relay does not answer 200 on /tiny (see $OUT/relay.log)"
@@ -382,6 +414,19 @@ measure() { # case conns target
 # ---------------------------------------------------------------- the run
 log "pinning: load generator on CPU $LOAD_CPU, origin and proxies on CPU $SERVER_CPU (taskset), $ncpu cores"
 log "DURATION=${DURATION}s REPEATS=$REPEATS CASES='$CASES' CONNS='$CONNS' H2_CONNS='$H2_CONNS' H2_STREAMS=$H2_STREAMS"
+if [ "$WARMUP" -gt 0 ]; then
+  log "warming up every target for ${WARMUP}s per case (not recorded)"
+  saved_duration="$DURATION"; DURATION="$WARMUP"; round=warmup
+  for case_ in $CASES; do
+    conns_list="$CONNS"
+    [ "$case_" = h2 ] && conns_list="$H2_CONNS"
+    for target in $TARGETS; do
+      [ "$target" = direct ] && continue
+      read -r _ _ _ _ < <(measure "$case_" "${conns_list%% *}" "$target") || true
+    done
+  done
+  DURATION="$saved_duration"
+fi
 log "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg); raw output in $OUT"
 for round in $(seq "$REPEATS"); do
   for case_ in $CASES; do
@@ -395,7 +440,7 @@ for round in $(seq "$REPEATS"); do
         read -r rps p50 p99 status < <(measure "$case_" "$conns" "$target")
         c1="$(cpu_ticks "$ps_")"; s1="$(steal_ticks)"; a1="$(all_ticks)"
         rss="$(peak_rss_kb "$ps_")"
-        steal="$(awk -v s=$((s1 - s0)) -v a=$((a1 - a0)) 'BEGIN {printf "%.1f", a > 0 ? 100 * s / a : 0}')"
+        steal="$(awk -v s=$((s1 - s0)) -v a=$((a1 - a0)) 'BEGIN {printf "%.1f", (a > 0 ? 100 * s / a : 0)}')"
         cpu_us="$(awk -v t=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v r="$rps" -v d="$DURATION" \
           'BEGIN {printf "%.1f", (r > 0 ? t / hz * 1e6 / (r * d) : 0)}')"
         [ "$target" = direct ] && { rss=0; cpu_us=0; }
@@ -431,7 +476,7 @@ awk -F'\t' '
     if ($11 == "ok") { rps[k] = rps[k] " " $5; p50[k] = p50[k] " " $6; p99[k] = p99[k] " " $7; cpu[k] = cpu[k] " " $9 }
     else { why[k] = $11 }
     if ($8 + 0 > rss[k] + 0) rss[k] = $8
-    if ($10 + 0 > steal[k] + 0) steal[k] = $10
+    if (!(k in steal) || $10 + 0 > steal[k] + 0) steal[k] = $10
   }
   END {
     printf "| case | conns | target | req/s | p50 ms | p99 ms | peak RSS MB | CPU us/req | vs direct | relay/nginx req/s, p99 | max steal %% |\n"
