@@ -427,7 +427,8 @@ if [ "$WARMUP" -gt 0 ]; then
   done
   DURATION="$saved_duration"
 fi
-log "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg); raw output in $OUT"
+loadavg_start="$(cut -d' ' -f1-3 /proc/loadavg)"
+log "load average before the run: $loadavg_start; raw output in $OUT"
 for round in $(seq "$REPEATS"); do
   for case_ in $CASES; do
     conns_list="$CONNS"
@@ -460,6 +461,7 @@ echo
 echo "oauth2relay load comparison: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $(uname -r)"
 echo "wrk -t1 (HTTP/1.1) / h2load -t1 -m $H2_STREAMS (h2c prior knowledge), ${DURATION} s per run, medians of $REPEATS round(s);"
 echo "pinned with taskset: load generator on CPU $LOAD_CPU; origin (nginx) and the proxy under test on CPU $SERVER_CPU."
+echo "Load average at the start: $loadavg_start, at the end: $(cut -d' ' -f1-3 /proc/loadavg) (above $(nproc): other work was running; figures are then noisy)."
 echo "Proxy access logs off in all three. Peak RSS = VmHWM of the proxy's processes during the run (nginx: master + worker)."
 echo "CPU us/req = the proxy's own CPU time per request. Ratio: req/s against direct; relay/nginx: req/s and p99."
 echo
