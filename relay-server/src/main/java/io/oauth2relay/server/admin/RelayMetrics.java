@@ -11,6 +11,7 @@ import io.oauth2relay.server.token.TokenHolder;
 import io.oauth2relay.server.token.TokenMetrics;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Supplier;
 
 /**
@@ -35,6 +36,9 @@ public final class RelayMetrics implements TrafficListener {
     Duration.ofMillis(2500), Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(30)
   };
 
+  /** Request timers by route, then by status code (a slot per code, filled on first use). */
+  private final java.util.concurrent.ConcurrentHashMap<String, AtomicReferenceArray<Timer>> requestTimers =
+      new java.util.concurrent.ConcurrentHashMap<>();
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
 
   /** Registers the gauges that read the caller connections' live state. */
@@ -70,13 +74,28 @@ public final class RelayMetrics implements TrafficListener {
 
   @Override
   public void exchangeFinished(String route, String method, String target, int status, long nanos, long bytes) {
-    Timer.builder("relay.requests")
-        .description("Requests by route and response status (0: the connection ended first)")
-        .tag("route", route)
-        .tag("status", Integer.toString(status))
-        .serviceLevelObjectives(BUCKETS)
-        .register(registry)
-        .record(nanos, TimeUnit.NANOSECONDS);
+    requestTimer(route, status).record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  /**
+   * The timer of (route, status), registered once: this runs for every request, and building a meter
+   * (builder, tags, registry lookup) each time cost more than the rest of the exchange's bookkeeping.
+   */
+  private Timer requestTimer(String route, int status) {
+    AtomicReferenceArray<Timer> byStatus = requestTimers.computeIfAbsent(route, r -> new AtomicReferenceArray<>(600));
+    int slot = status >= 0 && status < 600 ? status : 0;
+    Timer timer = byStatus.get(slot);
+    if (timer == null) {
+      timer =
+          Timer.builder("relay.requests")
+              .description("Requests by route and response status (0: the connection ended first)")
+              .tag("route", route)
+              .tag("status", Integer.toString(slot))
+              .serviceLevelObjectives(BUCKETS)
+              .register(registry); // idempotent: a racing thread gets the same meter
+      byStatus.set(slot, timer);
+    }
+    return timer;
   }
 
   /** One route's token calls, labelled with its name. */

@@ -35,6 +35,8 @@ final class Headers {
           HttpConversionUtil.ExtensionHeaderNames.STREAM_DEPENDENCY_ID.text(),
           HttpConversionUtil.ExtensionHeaderNames.STREAM_WEIGHT.text());
 
+  private static final AsciiString[] HOP_BY_HOP_LIST = HOP_BY_HOP.toArray(new AsciiString[0]);
+
   private Headers() {}
 
   /**
@@ -45,16 +47,31 @@ final class Headers {
     Set<String> named = connectionNamed(in);
     for (Iterator<Map.Entry<CharSequence, CharSequence>> it = in.iteratorCharSequence(); it.hasNext(); ) {
       Map.Entry<CharSequence, CharSequence> h = it.next();
-      AsciiString name = AsciiString.of(h.getKey()).toLowerCase();
-      if (HOP_BY_HOP.contains(name)) {
+      CharSequence name = h.getKey();
+      // Compared without lower-case copies: this runs for every header of every request.
+      if (isHopByHop(name) || containsIgnoreCase(replaced, name) || (named != null && containsIgnoreCase(named, name))) {
         continue;
       }
-      String lower = name.toString();
-      if (replaced.contains(lower) || (named != null && named.contains(lower))) {
-        continue;
-      }
-      out.add(h.getKey(), h.getValue());
+      out.add(name, h.getValue());
     }
+  }
+
+  private static boolean isHopByHop(CharSequence name) {
+    for (AsciiString h : HOP_BY_HOP_LIST) {
+      if (h.contentEqualsIgnoreCase(name)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static boolean containsIgnoreCase(Set<String> lowerCase, CharSequence name) {
+    for (String s : lowerCase) {
+      if (AsciiString.contentEqualsIgnoreCase(s, name)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Removes hop-by-hop headers from a message in place (for responses). */

@@ -200,6 +200,15 @@ public final class RelayRoute {
   }
 
   private static boolean hasDotSegment(String path) {
+    // The common path has neither dots nor escapes nor backslashes: decide without allocating.
+    boolean suspicious = false;
+    for (int i = 0; i < path.length() && !suspicious; i++) {
+      char c = path.charAt(i);
+      suspicious = c == '.' || c == '%' || c == '\\';
+    }
+    if (!suspicious) {
+      return false;
+    }
     String decoded = QueryStringDecoder.decodeComponent(path.replace("+", "%2B"));
     for (String segment : decoded.split("[/\\\\]", -1)) {
       if (segment.equals(".") || segment.equals("..")) {
