@@ -255,7 +255,7 @@ public final class TokenFetcher implements AutoCloseable {
     long started = System.nanoTime();
     HttpResponse<byte[]> response;
     try {
-      response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+      response = http.send(request.build(), LimitedBody.handler());
     } catch (HttpTimeoutException e) {
       throw new TokenFetchException(what + ": token endpoint timed out after " + timeout.toSeconds() + " s", e);
     } catch (IllegalArgumentException e) {
@@ -263,6 +263,11 @@ public final class TokenFetcher implements AutoCloseable {
       throw new TokenFetchException(what + ": request rejected by the HTTP client (check the headers)",
           TokenFetchException.Kind.REJECTED, -1, null);
     } catch (IOException e) {
+      if (e instanceof LimitedBody.TooLarge || e.getCause() instanceof LimitedBody.TooLarge) {
+        // An outage symptom like any unusable answer (a proxy's error page, a misrouted download).
+        throw new TokenFetchException(
+            what + ": token endpoint answered more than " + LimitedBody.MAX_BYTES + " bytes; not read further");
+      }
       throw new TokenFetchException(
           what + ": cannot reach the token endpoint (" + e.getClass().getSimpleName() + ")", e);
     } catch (InterruptedException e) {
@@ -321,6 +326,9 @@ public final class TokenFetcher implements AutoCloseable {
     if (in != null) {
       try {
         r.expiresInSeconds = Long.parseLong(in.trim());
+        if (r.expiresInSeconds < 0) {
+          throw new TokenFetchException("response header mapped to ExpiresIn is negative");
+        }
       } catch (NumberFormatException e) {
         throw new TokenFetchException("response header mapped to ExpiresIn is not a number");
       }
@@ -365,10 +373,18 @@ public final class TokenFetcher implements AutoCloseable {
     }
   }
 
-  private TokenState state(String what, TokenResponse r, byte[] previousRefreshToken) {
+  /** The longest lifetime taken from a response: beyond it the value is garbage, not a promise. */
+  static final long MAX_LIFETIME_SECONDS = 10L * 366 * 24 * 3600;
+
+  private TokenState state(String what, TokenResponse r, byte[] previousRefreshToken) throws TokenFetchException {
     long now = clock.millis();
     long expiresAt;
     String source;
+    if (r.expiresInSeconds > MAX_LIFETIME_SECONDS * (policy.expiresInMillis() ? 1000 : 1)) {
+      // Also keeps the arithmetic below from overflowing (1e30 parses as Long.MAX_VALUE).
+      r.wipe();
+      throw new TokenFetchException(what + ": response field mapped to ExpiresIn is out of range (over 10 years)");
+    }
     if (r.expiresAtMillis > 0) {
       expiresAt = r.expiresAtMillis;
       source = "ExpiresAt";
@@ -380,6 +396,12 @@ public final class TokenFetcher implements AutoCloseable {
     } else {
       expiresAt = now + policy.defaultLifetime().toMillis();
       source = "the default lifetime";
+    }
+    if (expiresAt <= now) {
+      // Expired on arrival (expires_in 0, an ExpiresAt or JWT exp in the past, a clock far off): taking it
+      // would make every request renew at once, a login storm against the provider. Fail and back off.
+      r.wipe();
+      throw new TokenFetchException(what + ": the token in the response has already expired (from " + source + ")");
     }
     long lifetime = Math.max(0, expiresAt - now);
     long margin = Math.min(policy.expiryMargin().toMillis(), lifetime / 10);
@@ -487,7 +509,7 @@ public final class TokenFetcher implements AutoCloseable {
         response =
             http.send(
                 HttpRequest.newBuilder(metadata).timeout(timeout).header("Accept", "application/json").build(),
-                HttpResponse.BodyHandlers.ofByteArray());
+                LimitedBody.handler());
       } catch (IOException e) {
         throw new TokenFetchException(
             what + ": cannot reach the issuer's metadata (" + e.getClass().getSimpleName() + ")", e);
