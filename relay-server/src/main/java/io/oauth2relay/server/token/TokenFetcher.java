@@ -61,6 +61,8 @@ public final class TokenFetcher implements AutoCloseable {
   private final ClientAssertions assertions;
   /** Token endpoints found through issuer metadata (RFC 8414 / OpenID discovery), by issuer. */
   private final Map<URI, URI> discovered = new ConcurrentHashMap<>();
+  /** RFC 7009 revocation endpoints named by the same metadata, by issuer. */
+  private final Map<URI, URI> discoveredRevocation = new ConcurrentHashMap<>();
   private volatile TokenMetrics metrics = TokenMetrics.NONE;
 
   /**
@@ -520,8 +522,13 @@ public final class TokenFetcher implements AutoCloseable {
       lastStatus = response.statusCode();
       if (lastStatus == 200) {
         try {
-          String endpoint = METADATA.readTree(response.body()).path("token_endpoint").asText("");
+          com.fasterxml.jackson.databind.JsonNode meta = METADATA.readTree(response.body());
+          String endpoint = meta.path("token_endpoint").asText("");
           URI uri = URI.create(endpoint);
+          String revocation = meta.path("revocation_endpoint").asText("");
+          if (revocation.startsWith("https://") || revocation.startsWith("http://")) {
+            discoveredRevocation.put(issuer, URI.create(revocation));
+          }
           if ("https".equalsIgnoreCase(uri.getScheme()) || "http".equalsIgnoreCase(uri.getScheme())) {
             return uri;
           }
@@ -602,6 +609,66 @@ public final class TokenFetcher implements AutoCloseable {
   static String redacted(URI uri) {
     return uri.getScheme() + "://" + uri.getHost() + (uri.getPort() < 0 ? "" : ":" + uri.getPort())
         + (uri.getRawPath() == null ? "" : uri.getRawPath());
+  }
+
+  /**
+   * Revokes {@code state}'s refresh token, or its access token when it has none (RFC 7009), at
+   * {@code login.revocationUrl} or the issuer's {@code revocation_endpoint}, with the login's client
+   * authentication. Bounded by {@code limit} altogether; never throws: a failure is logged (status and
+   * endpoint, never a value) and shutdown goes on.
+   */
+  void revoke(TokenState state, Duration limit) {
+    TokenCall call = login.call();
+    URI endpoint =
+        login.revocationUrl() != null
+            ? login.revocationUrl()
+            : call.issuer() == null ? null : discoveredRevocation.get(call.issuer());
+    if (endpoint == null) {
+      log.warn("revokeOnShutdown: no revocation endpoint known (set login.revocationUrl); the token was not revoked");
+      return;
+    }
+    boolean refresh = state.hasRefreshToken();
+    byte[] token = refresh ? state.refreshTokenBytes() : state.values(TemplateValues.NONE).value(io.oauth2relay.server.config.Placeholder.ACCESSTOKEN);
+    ByteArrayOutputStream form = new ByteArrayOutputStream(token.length + 64);
+    field(form, "token", token);
+    field(form, "token_type_hint", (refresh ? "refresh_token" : "access_token").getBytes(StandardCharsets.US_ASCII));
+    byte[] body = form.toByteArray();
+    form.reset();
+    form.writeBytes(new byte[body.length]); // overwrite the stream's own buffer
+    try {
+      HttpRequest.Builder request = HttpRequest.newBuilder(endpoint).timeout(limit);
+      body = authenticate(call.clientAuth(), endpoint, request, body);
+      request.header("Content-Type", "application/x-www-form-urlencoded");
+      request.POST(HttpRequest.BodyPublishers.ofByteArray(body));
+      // sendAsync and a bounded get: the request timeout alone does not cover connecting.
+      java.util.concurrent.CompletableFuture<HttpResponse<byte[]>> sent =
+          http.sendAsync(request.build(), LimitedBody.handler());
+      HttpResponse<byte[]> response;
+      try {
+        response = sent.get(limit.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+      } catch (java.util.concurrent.TimeoutException e) {
+        sent.cancel(true);
+        log.warn("revokeOnShutdown: {} did not answer within {} ms; the token was not revoked", redacted(endpoint), limit.toMillis());
+        return;
+      }
+      if (response.body() != null) {
+        Arrays.fill(response.body(), (byte) 0);
+      }
+      if (response.statusCode() == 200) {
+        log.info("revoked the {} **** at {}", refresh ? "refresh token" : "access token", redacted(endpoint));
+      } else {
+        log.warn("revokeOnShutdown: {} answered {}; the token was not revoked", redacted(endpoint), response.statusCode());
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      log.warn("revokeOnShutdown: interrupted; the token was not revoked");
+    } catch (java.util.concurrent.ExecutionException | TokenFetchException | RuntimeException e) {
+      Throwable cause = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause() : e;
+      // The class only: an exception's message is not ours to repeat.
+      log.warn("revokeOnShutdown: cannot reach {} ({}); the token was not revoked", redacted(endpoint), cause.getClass().getSimpleName());
+    } finally {
+      Arrays.fill(body, (byte) 0); // the token itself is the state's: the holder wipes it right after
+    }
   }
 
   /** Zeroes the credentials this fetcher derived. The JDK 17 HttpClient has no close; its threads are daemons. */
