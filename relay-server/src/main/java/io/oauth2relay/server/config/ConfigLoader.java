@@ -50,13 +50,13 @@ public final class ConfigLoader {
   private static final Set<String> TOKEN =
       Set.of(
           "refreshAhead", "refreshAt", "jitter", "expiryMargin", "defaultLifetime", "expiresInUnit", "retryMin",
-          "retryMax", "rejectedRetry", "replayLimit");
+          "retryMax", "rejectedRetry", "replayLimit", "revokeOnShutdown");
   private static final Set<String> LOGIN =
       Set.of(
           "user", "password", "authstring", "refreshtoken", "method", "data", "url", "headers",
           "parameters", "grant", "tokenUrl", "issuer", "clientId", "clientSecret", "clientAuth", "scope",
           "audience", "resource", "extra", "assertion", "subjectToken", "subjectTokenType", "actorToken",
-          "actorTokenType", "requestedTokenType", "privateKey", "keyId", "certificate");
+          "actorTokenType", "requestedTokenType", "privateKey", "keyId", "certificate", "revocationUrl");
   /** Seed-style fields that a {@code grant} login sets itself. */
   private static final Set<String> SEED_CALL_FIELDS = Set.of("url", "method", "data");
   /** Standard-grant fields that mean nothing in a seed-style login. */
@@ -64,7 +64,7 @@ public final class ConfigLoader {
       Set.of(
           "tokenUrl", "issuer", "clientId", "clientSecret", "clientAuth", "scope", "audience", "resource",
           "extra", "assertion", "subjectToken", "subjectTokenType", "actorToken", "actorTokenType",
-          "requestedTokenType", "privateKey", "keyId", "certificate");
+          "requestedTokenType", "privateKey", "keyId", "certificate", "revocationUrl");
   private static final Set<String> REFRESH =
       Set.of("token", "method", "data", "url", "headers", "parameters");
   private static final Set<String> RELAY =
@@ -266,7 +266,8 @@ public final class ConfigLoader {
       Template startRefresh = loginRefresh.isEmpty() ? initialRefresh : loginRefresh;
       if (loginNode.has("grant")) {
         TokenCall call = r.grantCall(loginNode, user, password, startRefresh);
-        login = new LoginSpec(call, user, password, authstring, startRefresh);
+        URI revocation = r.url(loginNode, "revocationUrl", "login.revocationUrl", false);
+        login = new LoginSpec(call, user, password, authstring, startRefresh, revocation);
         if (refresh == null && call != null) {
           refresh = r.refreshGrantCall(call);
         }
@@ -297,6 +298,12 @@ public final class ConfigLoader {
       } else {
         policy = r.policy(tokenNode, basePolicy);
       }
+    }
+    if (policy.revokeOnShutdown()
+        && (login == null || (login.revocationUrl() == null && login.call().issuer() == null))) {
+      problems.add(
+          "token.revokeOnShutdown",
+          "needs a revocation endpoint (expected login.revocationUrl, or login.issuer whose metadata names one)");
     }
     OriginSpec origin = OriginSpec.DEFAULTS;
     if (relayNode != null && relayNode.isObject() && relayNode.hasNonNull("origin")) {
@@ -849,7 +856,8 @@ public final class ConfigLoader {
           retryMin,
           retryMax,
           seconds(node, "rejectedRetry", d.rejectedRetry(), 0.001, 86_400),
-          (int) number(node, "replayLimit", d.replayLimit(), 0, 16 * 1024 * 1024));
+          (int) number(node, "replayLimit", d.replayLimit(), 0, 16 * 1024 * 1024),
+          bool(node, "revokeOnShutdown", "token.revokeOnShutdown", d.revokeOnShutdown()));
     }
 
     private double number(JsonNode parent, String name, double dflt, double min, double max) {

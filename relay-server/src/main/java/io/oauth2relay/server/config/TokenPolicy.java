@@ -20,6 +20,7 @@ import java.time.Duration;
  *     ({@code invalid_client}), which retrying sooner would not fix
  * @param replayLimit the largest request body kept for a replay after a 401 from the upstream; 0 disables
  *     replay
+ * @param revokeOnShutdown whether to revoke the held token (RFC 7009) when the relay stops
  */
 public record TokenPolicy(
     boolean refreshAhead,
@@ -31,7 +32,8 @@ public record TokenPolicy(
     Duration retryMin,
     Duration retryMax,
     Duration rejectedRetry,
-    int replayLimit) {
+    int replayLimit,
+    boolean revokeOnShutdown) {
 
   /** The defaults documented in docs/CONFIG.md. */
   public static final TokenPolicy DEFAULTS =
@@ -45,5 +47,6 @@ public record TokenPolicy(
           Duration.ofSeconds(1),
           Duration.ofSeconds(30),
           Duration.ofSeconds(60),
-          64 * 1024);
+          64 * 1024,
+          false);
 }

@@ -165,6 +165,11 @@ public final class RelayRoute {
    * a body framed twice (request smuggling). Checked before routing, so that no route can let these by.
    */
   static Refusal refuseTarget(HttpRequest request) {
+    HttpVersion version = request.protocolVersion();
+    if (version.majorVersion() != 1 || version.minorVersion() > 1) {
+      // The codec accepts any HTTP/x.y; what the relay would forward must be a version it speaks.
+      return new Refusal(505, "http_version_not_supported", "HTTP/1.0, HTTP/1.1 and HTTP/2 are supported");
+    }
     HttpMethod method = request.method();
     if (method.equals(HttpMethod.CONNECT)) {
       return new Refusal(405, "method_not_allowed", "CONNECT is not supported: this is not a forward proxy");

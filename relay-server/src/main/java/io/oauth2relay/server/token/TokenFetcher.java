@@ -61,6 +61,8 @@ public final class TokenFetcher implements AutoCloseable {
   private final ClientAssertions assertions;
   /** Token endpoints found through issuer metadata (RFC 8414 / OpenID discovery), by issuer. */
   private final Map<URI, URI> discovered = new ConcurrentHashMap<>();
+  /** RFC 7009 revocation endpoints named by the same metadata, by issuer. */
+  private final Map<URI, URI> discoveredRevocation = new ConcurrentHashMap<>();
   private volatile TokenMetrics metrics = TokenMetrics.NONE;
 
   /**
@@ -255,7 +257,7 @@ public final class TokenFetcher implements AutoCloseable {
     long started = System.nanoTime();
     HttpResponse<byte[]> response;
     try {
-      response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+      response = http.send(request.build(), LimitedBody.handler());
     } catch (HttpTimeoutException e) {
       throw new TokenFetchException(what + ": token endpoint timed out after " + timeout.toSeconds() + " s", e);
     } catch (IllegalArgumentException e) {
@@ -263,6 +265,11 @@ public final class TokenFetcher implements AutoCloseable {
       throw new TokenFetchException(what + ": request rejected by the HTTP client (check the headers)",
           TokenFetchException.Kind.REJECTED, -1, null);
     } catch (IOException e) {
+      if (e instanceof LimitedBody.TooLarge || e.getCause() instanceof LimitedBody.TooLarge) {
+        // An outage symptom like any unusable answer (a proxy's error page, a misrouted download).
+        throw new TokenFetchException(
+            what + ": token endpoint answered more than " + LimitedBody.MAX_BYTES + " bytes; not read further");
+      }
       throw new TokenFetchException(
           what + ": cannot reach the token endpoint (" + e.getClass().getSimpleName() + ")", e);
     } catch (InterruptedException e) {
@@ -321,6 +328,9 @@ public final class TokenFetcher implements AutoCloseable {
     if (in != null) {
       try {
         r.expiresInSeconds = Long.parseLong(in.trim());
+        if (r.expiresInSeconds < 0) {
+          throw new TokenFetchException("response header mapped to ExpiresIn is negative");
+        }
       } catch (NumberFormatException e) {
         throw new TokenFetchException("response header mapped to ExpiresIn is not a number");
       }
@@ -365,10 +375,18 @@ public final class TokenFetcher implements AutoCloseable {
     }
   }
 
-  private TokenState state(String what, TokenResponse r, byte[] previousRefreshToken) {
+  /** The longest lifetime taken from a response: beyond it the value is garbage, not a promise. */
+  static final long MAX_LIFETIME_SECONDS = 10L * 366 * 24 * 3600;
+
+  private TokenState state(String what, TokenResponse r, byte[] previousRefreshToken) throws TokenFetchException {
     long now = clock.millis();
     long expiresAt;
     String source;
+    if (r.expiresInSeconds > MAX_LIFETIME_SECONDS * (policy.expiresInMillis() ? 1000 : 1)) {
+      // Also keeps the arithmetic below from overflowing (1e30 parses as Long.MAX_VALUE).
+      r.wipe();
+      throw new TokenFetchException(what + ": response field mapped to ExpiresIn is out of range (over 10 years)");
+    }
     if (r.expiresAtMillis > 0) {
       expiresAt = r.expiresAtMillis;
       source = "ExpiresAt";
@@ -380,6 +398,12 @@ public final class TokenFetcher implements AutoCloseable {
     } else {
       expiresAt = now + policy.defaultLifetime().toMillis();
       source = "the default lifetime";
+    }
+    if (expiresAt <= now) {
+      // Expired on arrival (expires_in 0, an ExpiresAt or JWT exp in the past, a clock far off): taking it
+      // would make every request renew at once, a login storm against the provider. Fail and back off.
+      r.wipe();
+      throw new TokenFetchException(what + ": the token in the response has already expired (from " + source + ")");
     }
     long lifetime = Math.max(0, expiresAt - now);
     long margin = Math.min(policy.expiryMargin().toMillis(), lifetime / 10);
@@ -487,7 +511,7 @@ public final class TokenFetcher implements AutoCloseable {
         response =
             http.send(
                 HttpRequest.newBuilder(metadata).timeout(timeout).header("Accept", "application/json").build(),
-                HttpResponse.BodyHandlers.ofByteArray());
+                LimitedBody.handler());
       } catch (IOException e) {
         throw new TokenFetchException(
             what + ": cannot reach the issuer's metadata (" + e.getClass().getSimpleName() + ")", e);
@@ -498,8 +522,13 @@ public final class TokenFetcher implements AutoCloseable {
       lastStatus = response.statusCode();
       if (lastStatus == 200) {
         try {
-          String endpoint = METADATA.readTree(response.body()).path("token_endpoint").asText("");
+          com.fasterxml.jackson.databind.JsonNode meta = METADATA.readTree(response.body());
+          String endpoint = meta.path("token_endpoint").asText("");
           URI uri = URI.create(endpoint);
+          String revocation = meta.path("revocation_endpoint").asText("");
+          if (revocation.startsWith("https://") || revocation.startsWith("http://")) {
+            discoveredRevocation.put(issuer, URI.create(revocation));
+          }
           if ("https".equalsIgnoreCase(uri.getScheme()) || "http".equalsIgnoreCase(uri.getScheme())) {
             return uri;
           }
@@ -580,6 +609,66 @@ public final class TokenFetcher implements AutoCloseable {
   static String redacted(URI uri) {
     return uri.getScheme() + "://" + uri.getHost() + (uri.getPort() < 0 ? "" : ":" + uri.getPort())
         + (uri.getRawPath() == null ? "" : uri.getRawPath());
+  }
+
+  /**
+   * Revokes {@code state}'s refresh token, or its access token when it has none (RFC 7009), at
+   * {@code login.revocationUrl} or the issuer's {@code revocation_endpoint}, with the login's client
+   * authentication. Bounded by {@code limit} altogether; never throws: a failure is logged (status and
+   * endpoint, never a value) and shutdown goes on.
+   */
+  void revoke(TokenState state, Duration limit) {
+    TokenCall call = login.call();
+    URI endpoint =
+        login.revocationUrl() != null
+            ? login.revocationUrl()
+            : call.issuer() == null ? null : discoveredRevocation.get(call.issuer());
+    if (endpoint == null) {
+      log.warn("revokeOnShutdown: no revocation endpoint known (set login.revocationUrl); the token was not revoked");
+      return;
+    }
+    boolean refresh = state.hasRefreshToken();
+    byte[] token = refresh ? state.refreshTokenBytes() : state.values(TemplateValues.NONE).value(io.oauth2relay.server.config.Placeholder.ACCESSTOKEN);
+    ByteArrayOutputStream form = new ByteArrayOutputStream(token.length + 64);
+    field(form, "token", token);
+    field(form, "token_type_hint", (refresh ? "refresh_token" : "access_token").getBytes(StandardCharsets.US_ASCII));
+    byte[] body = form.toByteArray();
+    form.reset();
+    form.writeBytes(new byte[body.length]); // overwrite the stream's own buffer
+    try {
+      HttpRequest.Builder request = HttpRequest.newBuilder(endpoint).timeout(limit);
+      body = authenticate(call.clientAuth(), endpoint, request, body);
+      request.header("Content-Type", "application/x-www-form-urlencoded");
+      request.POST(HttpRequest.BodyPublishers.ofByteArray(body));
+      // sendAsync and a bounded get: the request timeout alone does not cover connecting.
+      java.util.concurrent.CompletableFuture<HttpResponse<byte[]>> sent =
+          http.sendAsync(request.build(), LimitedBody.handler());
+      HttpResponse<byte[]> response;
+      try {
+        response = sent.get(limit.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+      } catch (java.util.concurrent.TimeoutException e) {
+        sent.cancel(true);
+        log.warn("revokeOnShutdown: {} did not answer within {} ms; the token was not revoked", redacted(endpoint), limit.toMillis());
+        return;
+      }
+      if (response.body() != null) {
+        Arrays.fill(response.body(), (byte) 0);
+      }
+      if (response.statusCode() == 200) {
+        log.info("revoked the {} **** at {}", refresh ? "refresh token" : "access token", redacted(endpoint));
+      } else {
+        log.warn("revokeOnShutdown: {} answered {}; the token was not revoked", redacted(endpoint), response.statusCode());
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      log.warn("revokeOnShutdown: interrupted; the token was not revoked");
+    } catch (java.util.concurrent.ExecutionException | TokenFetchException | RuntimeException e) {
+      Throwable cause = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause() : e;
+      // The class only: an exception's message is not ours to repeat.
+      log.warn("revokeOnShutdown: cannot reach {} ({}); the token was not revoked", redacted(endpoint), cause.getClass().getSimpleName());
+    } finally {
+      Arrays.fill(body, (byte) 0); // the token itself is the state's: the holder wipes it right after
+    }
   }
 
   /** Zeroes the credentials this fetcher derived. The JDK 17 HttpClient has no close; its threads are daemons. */

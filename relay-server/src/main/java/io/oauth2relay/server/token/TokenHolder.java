@@ -65,6 +65,9 @@ public final class TokenHolder implements TokenSource {
     Future<?> schedule(Runnable task, long delayMillis);
   }
 
+  /** The most a revocation may add to shutdown (RFC 7009, {@code token.revokeOnShutdown}). */
+  static final java.time.Duration REVOKE_LIMIT = java.time.Duration.ofSeconds(2);
+
   public TokenHolder(TokenFetcher fetcher, TokenPolicy policy, Clock clock) {
     this(fetcher, policy, clock, null);
   }
@@ -317,6 +320,9 @@ public final class TokenHolder implements TokenSource {
     TokenState s = state;
     state = null;
     if (s != null) {
+      if (policy.revokeOnShutdown()) {
+        fetcher.revoke(s, REVOKE_LIMIT); // before the wipe; bounded, and never throws
+      }
       s.wipe();
     }
     for (TokenState old; (old = retiring.poll()) != null; ) {

@@ -73,7 +73,11 @@ final class TokenResponse {
         }
       }
     } catch (IOException e) {
+      r.wipe();
       throw new TokenFetchException("response is not valid JSON");
+    } catch (TokenFetchException e) {
+      r.wipe(); // a token read before the field that failed must not outlive the failure
+      throw e;
     }
     return r;
   }
@@ -128,6 +132,10 @@ final class TokenResponse {
       tokenType = t == JsonToken.VALUE_NULL ? null : textBytes(p, t, "TokenType");
     } else if (path.equals(m.expiresIn())) {
       expiresInSeconds = number(p, t, "ExpiresIn");
+      if (expiresInSeconds < 0 && t != JsonToken.VALUE_NULL) {
+        // -1 is "absent" here; a provider's negative lifetime is garbage, not a default.
+        throw new TokenFetchException("response field mapped to ExpiresIn is negative");
+      }
     } else if (path.equals(m.expiresAt())) {
       expiresAtMillis = instantMillis(p, t);
     } else if (path.equals("error") && t == JsonToken.VALUE_STRING) {
