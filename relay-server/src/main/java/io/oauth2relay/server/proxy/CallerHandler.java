@@ -669,7 +669,12 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
   }
 
   private static boolean expectsBody(HttpRequest request) {
-    return HttpUtil.isTransferEncodingChunked(request) || HttpUtil.getContentLength(request, 0L) > 0;
+    try {
+      return HttpUtil.isTransferEncodingChunked(request) || HttpUtil.getContentLength(request, 0L) > 0;
+    } catch (NumberFormatException e) {
+      // A request the decoder refused for its Content-Length ("abc", "3, 30"): a body may follow.
+      return true;
+    }
   }
 
   private void finish(Exchange ex) {

@@ -265,19 +265,12 @@ class MalformedInputIT {
     }
 
     /**
-     * Cases this test found bugs with, in the proxy package (being rewritten by its owner now, so not fixed
-     * here). Run them with {@code -Djunit.jupiter.conditions.deactivate=org.junit.*DisabledCondition}.
+     * Cases this test found bugs with, kept as regression cases (both fixed):
      * <ul>
      *   <li>An invalid Content-Length ({@code abc}, {@code -1}, {@code 99999999999999999999999}, two
-     *       different values, {@code 3, 30}), sent with a body and the sending side half-closed at once:
-     *       the 400 the relay builds ({@code JsonErrors.response} from {@code CallerHandler.respond}, called
-     *       by {@code CallerHandler.begin} in its decoder-failure branch) is sometimes never released, and
-     *       paranoid leak detection reports it once collected. Which of these cases it hits varies from run
-     *       to run (one leak per run of the whole class); oversized lines and headers, which fail the
-     *       decoder as well, never leaked.
-     *   <li>{@code GET / HTTP/9.9}: relayed and answered 200 in one run (closed without an answer in
-     *       another, as the half-close raced it); an unknown HTTP major version should get 505 (RFC 9110
-     *       §15.6.6), or at least 400, every time.
+     *       different values, {@code 3, 30}): answering the decoder's failure asked the request's length
+     *       again, which threw, so the 400 already built was never written nor released.
+     *   <li>{@code GET / HTTP/9.9}: relayed; a version other than 1.0 and 1.1 now gets 505 (RFC 9110 §15.6.6).
      * </ul>
      */
     @ParameterizedTest(name = "{0}")
