@@ -14,6 +14,8 @@ import java.util.Locale;
  */
 public final class Router {
   private final List<RelayRoute> routes;
+  /** The one route when it takes every request, else {@code null}. */
+  private final RelayRoute catchAll;
 
   public Router(List<RelayRoute> routes) {
     if (routes.isEmpty()) {
@@ -25,6 +27,8 @@ public final class Router {
             .reversed()
             .thenComparing(r -> r.hostMatch() == null));
     this.routes = List.copyOf(sorted);
+    RelayRoute only = routes.size() == 1 ? routes.get(0) : null;
+    this.catchAll = only != null && only.pathPrefix().isEmpty() && only.hostMatch() == null ? only : null;
   }
 
   /** A router with one route. */
@@ -39,6 +43,9 @@ public final class Router {
 
   /** The route for {@code request}, or {@code null} when none takes it. */
   RelayRoute select(HttpRequest request) {
+    if (catchAll != null) {
+      return catchAll; // the seed's single relay: every request, nothing to look at
+    }
     String uri = request.uri();
     int q = uri.indexOf('?');
     String path = q < 0 ? uri : uri.substring(0, q);

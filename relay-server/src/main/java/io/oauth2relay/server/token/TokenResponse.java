@@ -160,6 +160,14 @@ final class TokenResponse {
     byte[] out = new byte[encoded.remaining()];
     encoded.get(out);
     Arrays.fill(encoded.array(), (byte) 0);
+    for (byte b : out) {
+      if ((b >= 0 && b < 0x20) || b == 0x7f) {
+        // These values go into request headers and bodies: a CR or LF from a hostile or broken provider
+        // would split the upstream request (header injection). No token format has control characters.
+        Arrays.fill(out, (byte) 0);
+        throw new TokenFetchException("response field mapped to " + what + " contains control characters");
+      }
+    }
     return out;
   }
 

@@ -246,4 +246,13 @@ class TokenResponseTest {
     assertThat(access).containsOnly(0);
     assertThat(refresh).containsOnly(0);
   }
+
+  @Test
+  void refusesATokenWithALineBreakThatWouldSplitTheUpstreamRequest() {
+    assertThatThrownBy(
+            () -> parse("{\"access_token\":\"abc\\r\\nX-Injected: 1\",\"expires_in\":60}", RFC6749))
+        .isInstanceOf(TokenFetchException.class)
+        .hasMessageContaining("control characters")
+        .hasMessageNotContaining("X-Injected");
+  }
 }
