@@ -70,6 +70,8 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
   /** This caller is one HTTP/2 stream (one exchange, then the stream ends) rather than a connection. */
   private boolean stream;
   private RelayRoute.Caller caller;
+  /** The pending response-timeout check of this connection, or {@code null}. */
+  private ScheduledFuture<?> responseCheck;
   /** The HTTP/1.1 request-head clock of this connection, told when a head has arrived; {@code null} on HTTP/2. */
   private RequestHeadTimeout headTimeout;
   private Exchange exchange;
@@ -114,8 +116,11 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
     boolean swallowing;
     /** Waiting for a token renewal to complete. */
     boolean awaitingToken;
-    /** Gives the upstream {@code origin.responseTimeout} to start answering a completely sent request. */
-    ScheduledFuture<?> responseTimer;
+    /**
+     * When the upstream must have started answering this completely sent request ({@code System.nanoTime}),
+     * or 0 when no answer is awaited.
+     */
+    long responseDeadline;
 
     Exchange(HttpRequest request) {
       this.request = request;
@@ -379,28 +384,40 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
     }
   }
 
+  /**
+   * Starts the response timeout of {@code ex}. One check is scheduled per connection, not per request:
+   * it looks at the deadline of whatever exchange is current when it runs and schedules itself again for
+   * the time left (as Netty's IdleStateHandler does), so a request costs a field write, not a timer.
+   */
   private void awaitResponse(Exchange ex) {
-    cancelResponseTimer(ex);
-    long millis = ex.route.origin().responseTimeout().toMillis();
-    ex.responseTimer =
-        ctx.executor()
-            .schedule(
-                () -> {
-                  if (exchange == ex && !ex.responseStarted && !ex.swallowing && !closing) {
-                    closeOrigin();
-                    respond(ex, HttpResponseStatus.GATEWAY_TIMEOUT, "upstream_timeout", "the upstream did not answer in time", null);
-                    drain();
-                  }
-                },
-                millis,
-                TimeUnit.MILLISECONDS);
+    long timeout = ex.route.origin().responseTimeout().toNanos();
+    ex.responseDeadline = System.nanoTime() + timeout;
+    if (responseCheck == null) {
+      responseCheck = ctx.executor().schedule(this::checkResponseDeadline, timeout, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  private void checkResponseDeadline() {
+    responseCheck = null;
+    Exchange ex = exchange;
+    if (closing || ex == null || ex.responseDeadline == 0) {
+      return;
+    }
+    long left = ex.responseDeadline - System.nanoTime();
+    if (left > 0) {
+      responseCheck = ctx.executor().schedule(this::checkResponseDeadline, left, TimeUnit.NANOSECONDS);
+      return;
+    }
+    ex.responseDeadline = 0;
+    if (!ex.responseStarted && !ex.swallowing) {
+      closeOrigin();
+      respond(ex, HttpResponseStatus.GATEWAY_TIMEOUT, "upstream_timeout", "the upstream did not answer in time", null);
+      drain();
+    }
   }
 
   private static void cancelResponseTimer(Exchange ex) {
-    if (ex.responseTimer != null) {
-      ex.responseTimer.cancel(false);
-      ex.responseTimer = null;
-    }
+    ex.responseDeadline = 0; // the per-connection check finds nothing to do
   }
 
   /**
@@ -770,6 +787,10 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     closing = true;
+    if (responseCheck != null) {
+      responseCheck.cancel(false);
+      responseCheck = null;
+    }
     if (exchange != null) {
       cancelResponseTimer(exchange);
       releaseKept(exchange);

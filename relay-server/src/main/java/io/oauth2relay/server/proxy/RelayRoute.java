@@ -39,6 +39,12 @@ import java.util.Set;
  */
 public final class RelayRoute {
   private static final AsciiString AUTHORIZATION = HttpHeaderNames.AUTHORIZATION;
+  /**
+   * Headers of origin requests, whose names are not validated again: each comes from the caller's head,
+   * which the codec validated, or from the config, which {@code ConfigLoader} validated at start-up.
+   */
+  private static final io.netty.handler.codec.http.HttpHeadersFactory NAMES_CHECKED =
+      io.netty.handler.codec.http.DefaultHttpHeadersFactory.headersFactory().withNameValidation(false);
 
   private final String name;
   /** {@code ""} for every path, else {@code /seg...} without a trailing slash. */
@@ -299,7 +305,7 @@ public final class RelayRoute {
     if (query != null && !query.isEmpty()) {
       target.append('?').append(query);
     }
-    DefaultHttpRequest out = new DefaultHttpRequest(HttpVersion.HTTP_1_1, in.method(), target.toString());
+    DefaultHttpRequest out = new DefaultHttpRequest(HttpVersion.HTTP_1_1, in.method(), target.toString(), NAMES_CHECKED);
     HttpHeaders headers = out.headers();
     Headers.copyEndToEnd(in.headers(), headers, replacedHeaders);
     headers.set(HttpHeaderNames.HOST, hostHeader);

@@ -209,7 +209,9 @@ public final class RelayServer implements AutoCloseable {
 
   private void addHttp1Steps(ChannelPipeline p) {
     p.addLast(CONTINUE, new HttpServerExpectContinueHandler());
-    p.addLast(IDLE, new IdleStateHandler(0, 0, CALLER_IDLE_TIMEOUT.toSeconds(), TimeUnit.SECONDS));
+    // Reader idle only: a keep-alive caller is idle when it sends no request, and watching writes too would
+    // cost a listener on every write (CallerHandler ignores the event while an exchange is under way).
+    p.addLast(IDLE, new IdleStateHandler(CALLER_IDLE_TIMEOUT.toSeconds(), 0, 0, TimeUnit.SECONDS));
     steps.addAuthentication(p);
     p.addLast(RELAY, new CallerHandler(router, origins));
   }

@@ -18,19 +18,34 @@ import java.util.concurrent.TimeUnit;
  * Answering then closes: a half-sent head cannot be answered in HTTP terms the codec would understand.
  */
 final class RequestHeadTimeout extends ChannelDuplexHandler {
-  private final long timeoutMillis;
+  private final long timeoutNanos;
   /** Whether a request head is awaited (between responses) rather than a request being in progress. */
   private boolean awaitingHead = true;
+  /** When the head being received must be complete ({@code System.nanoTime}), or 0 when none is. */
+  private long deadline;
+  /**
+   * The one pending check of this connection: each request only moves {@link #deadline}, and the check
+   * schedules itself again for the time left, so a request costs no timer of its own.
+   */
   private ScheduledFuture<?> timer;
+  private ChannelHandlerContext ctx;
 
   RequestHeadTimeout(long timeoutMillis) {
-    this.timeoutMillis = timeoutMillis;
+    this.timeoutNanos = TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    this.ctx = ctx;
   }
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (awaitingHead && timer == null && msg instanceof ByteBuf buf && buf.isReadable()) {
-      timer = ctx.executor().schedule(() -> timedOut(ctx), timeoutMillis, TimeUnit.MILLISECONDS);
+    if (awaitingHead && deadline == 0 && msg instanceof ByteBuf buf && buf.isReadable()) {
+      deadline = System.nanoTime() + timeoutNanos;
+      if (timer == null) {
+        timer = ctx.executor().schedule(this::check, timeoutNanos, TimeUnit.NANOSECONDS);
+      }
     }
     ctx.fireChannelRead(msg);
   }
@@ -38,7 +53,7 @@ final class RequestHeadTimeout extends ChannelDuplexHandler {
   /** Called by the relay handler once the codec has given it a request head. */
   void headReceived() {
     awaitingHead = false;
-    cancel();
+    deadline = 0;
   }
 
   @Override
@@ -49,14 +64,21 @@ final class RequestHeadTimeout extends ChannelDuplexHandler {
     ctx.write(msg, promise);
   }
 
-  private void timedOut(ChannelHandlerContext ctx) {
+  private void check() {
     timer = null;
-    if (awaitingHead) {
+    if (deadline == 0 || !awaitingHead) {
+      return;
+    }
+    long left = deadline - System.nanoTime();
+    if (left > 0) {
+      timer = ctx.executor().schedule(this::check, left, TimeUnit.NANOSECONDS);
+    } else {
       ctx.close();
     }
   }
 
   private void cancel() {
+    deadline = 0;
     if (timer != null) {
       timer.cancel(false);
       timer = null;
