@@ -312,7 +312,7 @@ public final class ConfigLoader {
     return new Sections(login, refresh, relay, policy, origin);
   }
 
-  /** A name in a route's {@code callers}, checked against {@code inbound.apiKeys} once that is read. */
+  /** A name in a route's {@code callers}, checked against {@code inbound.apiKeys} and {@code inbound.certificates} once read. */
   private record CallerRef(String field, String name) {}
 
   /** The {@code routes} list; each entry's problems carry its path, {@code routes[i].}. */
