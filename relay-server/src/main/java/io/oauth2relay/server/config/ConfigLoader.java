@@ -197,7 +197,7 @@ public final class ConfigLoader {
     }
     ServerTls tls = r.tls(root.get("tls"));
     OpsSpec ops = new OpsSections(env, r.providers, problems, resolved).read(root, host);
-    checkCallers(callers, ops.inbound(), problems);
+    checkCallers(callers, ops.inbound(), tls, problems);
     if (!problems.isEmpty()) {
       throw new ConfigException(source, problems.lines());
     }
@@ -312,7 +312,7 @@ public final class ConfigLoader {
     return new Sections(login, refresh, relay, policy, origin);
   }
 
-  /** A name in a route's {@code callers}, checked against {@code inbound.apiKeys} once that is read. */
+  /** A name in a route's {@code callers}, checked against {@code inbound.apiKeys} and {@code inbound.certificates} once read. */
   private record CallerRef(String field, String name) {}
 
   /** The {@code routes} list; each entry's problems carry its path, {@code routes[i].}. */
@@ -389,12 +389,12 @@ public final class ConfigLoader {
       if (callersNode != null && !callersNode.isNull()) {
         allowed = new LinkedHashSet<>();
         if (!callersNode.isArray() || callersNode.isEmpty()) {
-          scoped.add("callers", "expected a non-empty array of inbound.apiKeys names (omit it to admit every authenticated caller)");
+          scoped.add("callers", "expected a non-empty array of inbound.apiKeys or inbound.certificates names (omit it to admit every authenticated caller)");
         } else {
           for (int j = 0; j < callersNode.size(); j++) {
             JsonNode c = callersNode.get(j);
             if (!c.isTextual() || c.textValue().isBlank()) {
-              scoped.add("callers[" + j + "]", "expected the name of an inbound.apiKeys entry");
+              scoped.add("callers[" + j + "]", "expected the name of an inbound.apiKeys entry (or of an inbound.certificates entry)");
             } else {
               allowed.add(c.textValue().trim());
               callers.add(new CallerRef(at + ".callers[" + j + "]", c.textValue().trim()));
@@ -407,23 +407,37 @@ public final class ConfigLoader {
     return routes;
   }
 
-  private static void checkCallers(List<CallerRef> callers, OpsSpec.Inbound inbound, Problems problems) {
-    Set<String> keyNames = new TreeSet<>();
+  /**
+   * Whether every name in a route's {@code callers} is a named API key or a certificate entry, and whether
+   * the listener asks for the client certificates that {@code inbound.certificates} checks.
+   */
+  private static void checkCallers(List<CallerRef> callers, OpsSpec.Inbound inbound, ServerTls tls, Problems problems) {
+    // With clientAuth optional or require but no clientCa, the tls section has already said so.
+    if (!inbound.certificates().isEmpty() && (tls == null || tls.clientAuth() == ServerTls.ClientCertificates.NONE)) {
+      problems.add("inbound.certificates", "needs tls.clientAuth require or optional"
+          + " (client certificates are only asked for with tls.clientCa)");
+    }
+    Set<String> names = new TreeSet<>();
     for (OpsSpec.ApiKey key : inbound.apiKeys()) {
       if (key.name() != null) {
-        keyNames.add(key.name());
+        names.add(key.name());
       }
     }
+    for (OpsSpec.Certificate certificate : inbound.certificates()) {
+      names.add(certificate.name());
+    }
+    boolean withCertificates = !inbound.certificates().isEmpty();
     for (CallerRef ref : callers) {
-      if (keyNames.contains(ref.name())) {
+      if (names.contains(ref.name())) {
         continue;
       }
       problems.add(
           ref.field(),
-          keyNames.isEmpty()
+          names.isEmpty()
               ? "names a caller, but inbound.apiKeys has no named key (expected entries such as"
-                  + " {\"name\": \"billing\", \"key\": \"${BILLING_KEY}\"})"
-              : "no inbound.apiKeys entry has this name (expected one of: " + String.join(", ", keyNames) + ")");
+                  + " {\"name\": \"billing\", \"key\": \"${BILLING_KEY}\"}, or inbound.certificates)"
+              : "no inbound.apiKeys " + (withCertificates ? "or inbound.certificates " : "")
+                  + "entry has this name (expected one of: " + String.join(", ", names) + ")");
     }
   }
 

@@ -8,6 +8,7 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Base64;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Iterator;
@@ -18,6 +19,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Function;
 import java.util.regex.Pattern;
+import javax.security.auth.x500.X500Principal;
 
 /**
  * Reads the operational top-level fields into an {@link OpsSpec}: {@code admin}, {@code inbound},
@@ -32,8 +34,10 @@ final class OpsSections {
           "sensitiveQueryParams");
 
   private static final Set<String> ADMIN = Set.of("port", "host");
-  private static final Set<String> INBOUND = Set.of("apiKeys", "header", "allowFrom");
+  private static final Set<String> INBOUND = Set.of("apiKeys", "header", "allowFrom", "certificates");
   private static final Set<String> API_KEY = Set.of("name", "key");
+  private static final Set<String> CERTIFICATE = Set.of("name", "subject", "spki");
+  private static final String PIN_PREFIX = "sha256/";
   private static final Pattern KEY_NAME = Pattern.compile("[a-z0-9][a-z0-9_-]*");
   private static final Pattern HEADER_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
   /** A whole secret reference: an API key must come from the environment (or a secret store), not the file. */
@@ -61,7 +65,7 @@ final class OpsSections {
       problems.add(
           "requireCallerAuth",
           "the relay listens beyond loopback without caller authentication"
-              + " (expected inbound.apiKeys or inbound.allowFrom, or a loopback host)");
+              + " (expected inbound.apiKeys, inbound.certificates or inbound.allowFrom, or a loopback host)");
     }
     long grace = integer(root, "shutdownGraceSeconds", d.shutdownGrace().toSeconds(), 0, 3600);
     String format = text(root, "logFormat", "text").toLowerCase(Locale.ROOT);
@@ -103,7 +107,7 @@ final class OpsSections {
       return OpsSpec.Inbound.NONE;
     }
     if (!node.isObject()) {
-      problems.add("inbound", "expected an object with \"apiKeys\" and/or \"allowFrom\"");
+      problems.add("inbound", "expected an object with \"apiKeys\", \"certificates\" and/or \"allowFrom\"");
       return OpsSpec.Inbound.NONE;
     }
     unknownFields(node, "inbound.", INBOUND);
@@ -114,13 +118,14 @@ final class OpsSections {
       problems.add("inbound.header", "expected a header of its own (not Authorization or Host)");
     }
     List<OpsSpec.ApiKey> keys = new ArrayList<>();
+    // Key and certificate names share one namespace: a route's callers may list either.
+    Map<String, String> names = new HashMap<>();
     JsonNode keysNode = node.get("apiKeys");
     if (keysNode != null && !keysNode.isNull()) {
       if (!keysNode.isArray()) {
         problems.add("inbound.apiKeys", "expected an array of secret references such as [\"${RELAY_API_KEY}\"]"
             + " or of named keys such as [{\"name\": \"billing\", \"key\": \"${BILLING_KEY}\"}]");
       } else {
-        Map<String, String> names = new HashMap<>();
         List<byte[]> digests = new ArrayList<>();
         List<String> digestFields = new ArrayList<>();
         for (int i = 0; i < keysNode.size(); i++) {
@@ -180,7 +185,102 @@ final class OpsSections {
       }
       i++;
     }
-    return new OpsSpec.Inbound(header, List.copyOf(keys), List.copyOf(networks));
+    List<OpsSpec.Certificate> certificates = certificates(node.get("certificates"), names);
+    return new OpsSpec.Inbound(header, List.copyOf(keys), List.copyOf(networks), List.copyOf(certificates));
+  }
+
+  /**
+   * {@code inbound.certificates}: {@code {"name", "subject"}} and/or {@code "spki"} per entry.
+   *
+   * @param names caller names taken so far (the named API keys), to the field that took each
+   */
+  private List<OpsSpec.Certificate> certificates(JsonNode node, Map<String, String> names) {
+    List<OpsSpec.Certificate> out = new ArrayList<>();
+    if (node == null || node.isNull()) {
+      return out;
+    }
+    if (!node.isArray()) {
+      problems.add("inbound.certificates", "expected an array of entries such as"
+          + " {\"name\": \"billing\", \"subject\": \"CN=billing,O=Example\"} or {\"name\": \"billing\", \"spki\": \"sha256/...\"}");
+      return out;
+    }
+    List<String> fields = new ArrayList<>();
+    for (int i = 0; i < node.size(); i++) {
+      String field = "inbound.certificates[" + i + "]";
+      JsonNode c = node.get(i);
+      if (!c.isObject()) {
+        problems.add(field, "expected an object with \"name\" and \"subject\" and/or \"spki\"");
+        continue;
+      }
+      unknownFields(c, field + ".", CERTIFICATE);
+      String name = null;
+      JsonNode n = c.get("name");
+      if (n == null || !n.isTextual() || !KEY_NAME.matcher(n.textValue().trim()).matches()) {
+        problems.add(field + ".name", "expected a caller name of lower-case letters, digits, _ and -");
+      } else if (names.putIfAbsent(n.textValue().trim(), field) != null) {
+        problems.add(field + ".name", "the same name as " + names.get(n.textValue().trim()) + " (expected a unique name)");
+      } else {
+        name = n.textValue().trim();
+      }
+      boolean ok = name != null;
+      X500Principal subject = null;
+      if (c.hasNonNull("subject")) {
+        String text = text(c, "subject", field + ".subject", "").trim();
+        try {
+          subject = text.isEmpty() ? null : new X500Principal(text);
+        } catch (IllegalArgumentException e) {
+          // The message may quote the text: say only what was expected.
+        }
+        if (subject == null && !c.get("subject").isTextual()) {
+          ok = false; // text() has said "expected a string"
+        } else if (subject == null) {
+          problems.add(field + ".subject", "expected a distinguished name such as CN=billing,O=Example");
+          ok = false;
+        }
+      }
+      byte[] spki = null;
+      if (c.hasNonNull("spki")) {
+        spki = pin(text(c, "spki", field + ".spki", "").trim());
+        if (spki == null && !c.get("spki").isTextual()) {
+          ok = false;
+        } else if (spki == null) {
+          problems.add(field + ".spki", "expected sha256/ and the base64 of 32 bytes (the SHA-256 of the"
+              + " certificate's SubjectPublicKeyInfo, as RFC 7469 pins write it)");
+          ok = false;
+        }
+      }
+      if (!c.hasNonNull("subject") && !c.hasNonNull("spki")) {
+        problems.add(field, "missing subject and spki (expected either or both)");
+        ok = false;
+      }
+      if (!ok) {
+        continue;
+      }
+      OpsSpec.Certificate entry = new OpsSpec.Certificate(name, subject, spki);
+      // The same requirements twice would make the caller's name ambiguous, as with two equal keys.
+      for (int j = 0; j < out.size(); j++) {
+        OpsSpec.Certificate other = out.get(j);
+        if (java.util.Objects.equals(subject, other.subject()) && Arrays.equals(spki, other.spki())) {
+          problems.add(field, "the same subject and spki as " + fields.get(j) + " (expected a different certificate per entry)");
+        }
+      }
+      out.add(entry);
+      fields.add(field);
+    }
+    return out;
+  }
+
+  /** The 32 bytes of a {@code sha256/BASE64} pin, or {@code null}. */
+  private static byte[] pin(String text) {
+    if (!text.startsWith(PIN_PREFIX)) {
+      return null;
+    }
+    try {
+      byte[] digest = Base64.getDecoder().decode(text.substring(PIN_PREFIX.length()));
+      return digest.length == 32 ? digest : null;
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
   }
 
   private static byte[] digest(Template key) {

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import javax.security.auth.x500.X500Principal;
 
 /**
  * How the relay is operated and who may call it: the top-level {@code admin}, {@code inbound},
@@ -68,18 +69,65 @@ public record OpsSpec(
    * @param header the request header carrying an API key
    * @param apiKeys accepted keys, resolved from secret references (empty: no key required)
    * @param allowFrom source networks allowed to call (empty: any)
+   * @param certificates accepted client certificates (empty: none required); the TLS handshake has
+   *     already checked that a presented certificate chains to {@code tls.clientCa}
    */
-  public record Inbound(String header, List<ApiKey> apiKeys, List<Cidr> allowFrom) {
-    public static final Inbound NONE = new Inbound("X-Api-Key", List.of(), List.of());
+  public record Inbound(String header, List<ApiKey> apiKeys, List<Cidr> allowFrom, List<Certificate> certificates) {
+    public static final Inbound NONE = new Inbound("X-Api-Key", List.of(), List.of(), List.of());
+
+    /** Caller authentication without client certificates. */
+    public Inbound(String header, List<ApiKey> apiKeys, List<Cidr> allowFrom) {
+      this(header, apiKeys, allowFrom, List.of());
+    }
 
     /** Whether any caller check is configured. */
     public boolean authenticates() {
-      return !apiKeys.isEmpty() || !allowFrom.isEmpty();
+      return !apiKeys.isEmpty() || !allowFrom.isEmpty() || !certificates.isEmpty();
     }
 
     @Override
     public String toString() {
-      return "Inbound[header=" + header + ", apiKeys=" + apiKeys.size() + " (****), allowFrom=" + allowFrom + "]";
+      return "Inbound[header=" + header + ", apiKeys=" + apiKeys.size() + " (****), allowFrom=" + allowFrom
+          + ", certificates=" + certificates + "]";
+    }
+  }
+
+  /**
+   * One accepted client certificate: its subject, the SHA-256 pin of its public key, or both (then both
+   * must match). Neither is a secret: a certificate is shown to anyone the caller connects to.
+   *
+   * @param name the caller's name that routes' {@code callers} lists refer to
+   * @param subject the subject distinguished name, compared in canonical form; {@code null}: any
+   * @param spki the SHA-256 digest of the certificate's SubjectPublicKeyInfo (32 bytes; the
+   *     {@code sha256/BASE64} pin of RFC 7469 decoded); {@code null}: any
+   */
+  public record Certificate(String name, X500Principal subject, byte[] spki) {
+    public Certificate {
+      spki = spki == null ? null : spki.clone();
+    }
+
+    @Override
+    public byte[] spki() {
+      return spki == null ? null : spki.clone();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof Certificate c
+          && name.equals(c.name)
+          && java.util.Objects.equals(subject, c.subject)
+          && java.util.Arrays.equals(spki, c.spki);
+    }
+
+    @Override
+    public int hashCode() {
+      return java.util.Objects.hash(name, subject, java.util.Arrays.hashCode(spki));
+    }
+
+    @Override
+    public String toString() {
+      return "Certificate[name=" + name + (subject == null ? "" : ", subject=" + subject.getName())
+          + (spki == null ? "" : ", spki=sha256/" + java.util.Base64.getEncoder().encodeToString(spki)) + "]";
     }
   }
 

@@ -6,19 +6,27 @@ import io.oauth2relay.server.config.TemplateValues;
 import java.net.InetAddress;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import javax.security.auth.x500.X500Principal;
 
 /**
  * Who may call the relay (the {@code inbound} section), and which route each caller may use (a route's
- * {@code callers}): source networks and API keys. Only SHA-256 digests of the keys are kept; a presented
- * key is hashed and compared with every digest in constant time ({@link MessageDigest#isEqual}, all
- * digests, no early exit), so neither the content nor the length of a key, nor which entry it matched,
- * leaks through timing.
+ * {@code callers}): source networks, client certificates and API keys. Only SHA-256 digests of the keys are
+ * kept; a presented key is hashed and compared with every digest in constant time
+ * ({@link MessageDigest#isEqual}, all digests, no early exit), so neither the content nor the length of a
+ * key, nor which entry it matched, leaks through timing.
+ *
+ * <p>A client certificate has already chained to {@code tls.clientCa} in the handshake; here it is matched
+ * against the {@code inbound.certificates} entries: the subject in canonical form
+ * ({@link X500Principal#equals}), the SHA-256 of its SubjectPublicKeyInfo compared like a key with every
+ * pin. A certificate may satisfy several entries (one by subject, another by pin); it is then each of
+ * those callers, as a route's {@code callers} sees it.
  */
 public final class CallerAuth {
   /** {@link #match} of a key that is none of the configured ones. */
@@ -31,6 +39,11 @@ public final class CallerAuth {
   /** Route name to the key names that may use it; a route not in the map admits every caller. */
   private final Map<String, Set<String>> routeCallers;
   private final List<Cidr> networks;
+  private final List<String> certificateNames;
+  /** By entry: the subject a certificate must have, or {@code null} for any. */
+  private final List<X500Principal> subjects;
+  /** By entry: the SHA-256 of the SubjectPublicKeyInfo a certificate must have, or {@code null} for any. */
+  private final List<byte[]> pins;
 
   /** Caller authentication with every route open to every authenticated caller. */
   public CallerAuth(OpsSpec.Inbound inbound) {
@@ -51,6 +64,17 @@ public final class CallerAuth {
     }
     this.keyDigests = List.copyOf(digests);
     this.keyNames = java.util.Collections.unmodifiableList(names);
+    List<String> certificateNames = new ArrayList<>();
+    List<X500Principal> subjects = new ArrayList<>();
+    List<byte[]> pins = new ArrayList<>();
+    for (OpsSpec.Certificate c : inbound.certificates()) {
+      certificateNames.add(c.name());
+      subjects.add(c.subject());
+      pins.add(c.spki());
+    }
+    this.certificateNames = List.copyOf(certificateNames);
+    this.subjects = java.util.Collections.unmodifiableList(subjects);
+    this.pins = java.util.Collections.unmodifiableList(pins);
     Map<String, Set<String>> callers = new HashMap<>();
     routeCallers.forEach((route, allowed) -> callers.put(route, Set.copyOf(allowed)));
     this.routeCallers = Map.copyOf(callers);
@@ -62,6 +86,32 @@ public final class CallerAuth {
 
   boolean requiresKey() {
     return !keyDigests.isEmpty();
+  }
+
+  /** Whether a caller must present a client certificate that an {@code inbound.certificates} entry admits. */
+  boolean requiresCertificate() {
+    return !certificateNames.isEmpty();
+  }
+
+  /**
+   * The names of the {@code inbound.certificates} entries that {@code certificate} (the caller's leaf,
+   * already verified by the handshake) satisfies; empty when none does. Every entry is checked, and the
+   * pin is compared with every configured pin ({@link MessageDigest#isEqual}, no early exit).
+   */
+  List<String> matchCertificate(X509Certificate certificate) {
+    X500Principal subject = certificate.getSubjectX500Principal();
+    byte[] spki = sha256(certificate.getPublicKey().getEncoded()); // X.509 encoding: the SubjectPublicKeyInfo
+    List<String> matched = new ArrayList<>(1);
+    for (int i = 0; i < certificateNames.size(); i++) {
+      X500Principal wanted = subjects.get(i);
+      byte[] pin = pins.get(i);
+      boolean subjectOk = wanted == null || wanted.equals(subject); // canonical (RFC 2253) comparison
+      boolean pinOk = pin == null || MessageDigest.isEqual(pin, spki);
+      if (subjectOk & pinOk) {
+        matched.add(certificateNames.get(i));
+      }
+    }
+    return List.copyOf(matched);
   }
 
   /** Whether a caller at {@code address} may connect at all. */
@@ -103,12 +153,29 @@ public final class CallerAuth {
    * key is required) may use the route named {@code route}.
    */
   boolean mayUse(int key, String route) {
+    return mayUse(key, List.of(), route);
+  }
+
+  /**
+   * Whether a caller may use the route named {@code route}: the route admits everyone, or its
+   * {@code callers} lists the name of the caller's key ({@code key}, as for {@link #mayUse(int, String)}) or
+   * one of the names its certificate matched ({@code certificates}, from {@link #matchCertificate}).
+   */
+  boolean mayUse(int key, List<String> certificates, String route) {
     Set<String> allowed = routeCallers.get(route);
     if (allowed == null) {
       return true;
     }
     String name = key == NO_KEY ? null : keyNames.get(key);
-    return name != null && allowed.contains(name);
+    if (name != null && allowed.contains(name)) {
+      return true;
+    }
+    for (String c : certificates) {
+      if (allowed.contains(c)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Whether any route admits only some callers (then the route is looked up for each request). */
@@ -127,6 +194,6 @@ public final class CallerAuth {
   @Override
   public String toString() {
     return "CallerAuth[header=" + header + ", keys=" + keyDigests.size() + ", networks=" + networks
-        + ", restrictedRoutes=" + routeCallers.keySet() + "]";
+        + ", certificates=" + certificateNames + ", restrictedRoutes=" + routeCallers.keySet() + "]";
   }
 }

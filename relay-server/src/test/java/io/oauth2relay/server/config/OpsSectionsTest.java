@@ -79,7 +79,7 @@ class OpsSectionsTest {
   void requireCallerAuthRefusesANonLoopbackHostWithoutCallerAuthentication() throws Exception {
     assertThat(problems("\"host\": \"0.0.0.0\", \"requireCallerAuth\": true"))
         .isEqualTo("ops.json: requireCallerAuth: the relay listens beyond loopback without caller authentication"
-            + " (expected inbound.apiKeys or inbound.allowFrom, or a loopback host)");
+            + " (expected inbound.apiKeys, inbound.certificates or inbound.allowFrom, or a loopback host)");
     load("\"host\": \"127.0.0.1\", \"requireCallerAuth\": true");
     load("\"host\": \"::1\", \"requireCallerAuth\": true");
     load("\"host\": \"0.0.0.0\", \"requireCallerAuth\": true, \"inbound\": {\"allowFrom\": [\"10.0.0.0/8\"]}");
