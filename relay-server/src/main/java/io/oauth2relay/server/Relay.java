@@ -144,7 +144,7 @@ public final class Relay implements AutoCloseable {
     if (!OpsSpec.isLoopback(config.host()) && !config.ops().inbound().authenticates()) {
       log.warn(
           "listening on {} without caller authentication: anyone who can reach this port can use the relay's"
-              + " token (configure inbound.apiKeys or inbound.allowFrom; requireCallerAuth: true refuses to start"
+              + " token (configure inbound.apiKeys, inbound.certificates or inbound.allowFrom; requireCallerAuth: true refuses to start"
               + " like this)",
           config.host());
     }
