@@ -81,7 +81,8 @@ public final class ConfigLoader {
   private static final Set<String> ORIGIN =
       Set.of(
           "protocol", "caBundle", "clientCertificate", "clientKey", "clientKeyPassword", "connectTimeoutSeconds",
-          "responseTimeoutSeconds", "idleTimeoutSeconds", "maxConnections", "forwardedHeaders", "via");
+          "responseTimeoutSeconds", "idleTimeoutSeconds", "totalTimeoutSeconds", "maxConnections", "forwardedHeaders",
+          "via");
   private static final Set<String> TLS = Set.of("certificate", "key", "keyPassword", "clientCa", "clientAuth");
   private static final Set<String> MAPPING =
       Set.of("AccessToken", "ExpiresIn", "ExpiresAt", "TokenType", "RefreshToken");
@@ -966,6 +967,8 @@ public final class ConfigLoader {
       Duration connect = seconds(node, "connectTimeoutSeconds", field, d.connectTimeout(), 0.001, 3600);
       Duration response = seconds(node, "responseTimeoutSeconds", field, d.responseTimeout(), 0.001, 86_400);
       Duration idle = seconds(node, "idleTimeoutSeconds", field, d.idleTimeout(), 0.001, 86_400);
+      // 0 (the default) means no limit: a download or upload of any size streams for as long as it takes.
+      Duration total = seconds(node, "totalTimeoutSeconds", field, d.totalTimeout(), 0, 86_400);
       int maxConnections = d.maxConnections();
       JsonNode max = node.get("maxConnections");
       if (max != null && !max.isNull()) {
@@ -990,7 +993,7 @@ public final class ConfigLoader {
         }
       }
       return new OriginSpec(protocol, caBundle, certificate, key, keyPassword, connect, response, idle, maxConnections,
-          forwarded, via);
+          forwarded, via, total);
     }
 
     /** The top-level {@code tls} section, or {@code null} for a cleartext listener. */

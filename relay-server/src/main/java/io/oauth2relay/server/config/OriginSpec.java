@@ -21,6 +21,8 @@ import java.time.Duration;
  *     requests wait for one to come free
  * @param forwardedHeaders whether to add {@code X-Forwarded-For}, {@code -Proto} and {@code -Host}
  * @param via the {@code Via} pseudonym the relay adds (RFC 9110 §7.6.3), or {@code null} for none
+ * @param totalTimeout the longest a whole exchange with the upstream may take, from sending the request to
+ *     the end of the response; {@link Duration#ZERO} for no limit (streams of any length)
  */
 public record OriginSpec(
     Protocol protocol,
@@ -33,7 +35,25 @@ public record OriginSpec(
     Duration idleTimeout,
     int maxConnections,
     boolean forwardedHeaders,
-    String via) {
+    String via,
+    Duration totalTimeout) {
+
+  /** Without a whole-exchange limit. */
+  public OriginSpec(
+      Protocol protocol,
+      Path caBundle,
+      Path clientCertificate,
+      Path clientKey,
+      Template clientKeyPassword,
+      Duration connectTimeout,
+      Duration responseTimeout,
+      Duration idleTimeout,
+      int maxConnections,
+      boolean forwardedHeaders,
+      String via) {
+    this(protocol, caBundle, clientCertificate, clientKey, clientKeyPassword, connectTimeout, responseTimeout,
+        idleTimeout, maxConnections, forwardedHeaders, via, Duration.ZERO);
+  }
 
   /** The defaults documented in docs/CONFIG.md. */
   public static final OriginSpec DEFAULTS =

@@ -70,8 +70,10 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
   /** This caller is one HTTP/2 stream (one exchange, then the stream ends) rather than a connection. */
   private boolean stream;
   private RelayRoute.Caller caller;
-  /** The pending response-timeout check of this connection, or {@code null}. */
-  private ScheduledFuture<?> responseCheck;
+  /** The pending deadline check of this connection (response and total timeouts), or {@code null}. */
+  private ScheduledFuture<?> deadlineCheck;
+  /** When {@link #deadlineCheck} runs ({@code System.nanoTime}). */
+  private long deadlineCheckAt;
   /** The HTTP/1.1 request-head clock of this connection, told when a head has arrived; {@code null} on HTTP/2. */
   private RequestHeadTimeout headTimeout;
   private Exchange exchange;
@@ -121,6 +123,8 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
      * or 0 when no answer is awaited.
      */
     long responseDeadline;
+    /** When the whole exchange with the upstream must be over ({@code origin.totalTimeout}), or 0. */
+    long totalDeadline;
 
     Exchange(HttpRequest request) {
       this.request = request;
@@ -343,6 +347,7 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
   }
 
   private void send(Exchange ex, HttpRequest head) {
+    startTotalTimeout(ex);
     origin.write(head).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
     if (ex.replayed) {
       // The whole body was kept: send it again as it went the first time, then wait for the answer.
@@ -386,33 +391,72 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
 
   /**
    * Starts the response timeout of {@code ex}. One check is scheduled per connection, not per request:
-   * it looks at the deadline of whatever exchange is current when it runs and schedules itself again for
+   * it looks at the deadlines of whatever exchange is current when it runs and schedules itself again for
    * the time left (as Netty's IdleStateHandler does), so a request costs a field write, not a timer.
    */
   private void awaitResponse(Exchange ex) {
-    long timeout = ex.route.origin().responseTimeout().toNanos();
-    ex.responseDeadline = System.nanoTime() + timeout;
-    if (responseCheck == null) {
-      responseCheck = ctx.executor().schedule(this::checkResponseDeadline, timeout, TimeUnit.NANOSECONDS);
+    ex.responseDeadline = System.nanoTime() + ex.route.origin().responseTimeout().toNanos();
+    checkBy(ex.responseDeadline);
+  }
+
+  /** Starts the whole-exchange limit of {@code ex}, when its route has one. */
+  private void startTotalTimeout(Exchange ex) {
+    long total = ex.route.origin().totalTimeout().toNanos();
+    if (total > 0 && ex.totalDeadline == 0) {
+      ex.totalDeadline = System.nanoTime() + total;
+      checkBy(ex.totalDeadline);
     }
   }
 
-  private void checkResponseDeadline() {
-    responseCheck = null;
+  /** Makes sure the deadline check runs no later than {@code deadline}. */
+  private void checkBy(long deadline) {
+    if (deadlineCheck != null && deadlineCheckAt - deadline <= 0) {
+      return; // the pending check runs first and reschedules itself for what is left
+    }
+    if (deadlineCheck != null) {
+      deadlineCheck.cancel(false); // rare: a shorter deadline than the pending check's
+    }
+    deadlineCheckAt = deadline;
+    deadlineCheck =
+        ctx.executor().schedule(this::checkDeadlines, Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+  }
+
+  private void checkDeadlines() {
+    deadlineCheck = null;
     Exchange ex = exchange;
-    if (closing || ex == null || ex.responseDeadline == 0) {
+    if (closing || ex == null || ex.local) {
       return;
     }
-    long left = ex.responseDeadline - System.nanoTime();
-    if (left > 0) {
-      responseCheck = ctx.executor().schedule(this::checkResponseDeadline, left, TimeUnit.NANOSECONDS);
+    long now = System.nanoTime();
+    if (ex.totalDeadline != 0 && now - ex.totalDeadline >= 0) {
+      ex.totalDeadline = 0;
+      ex.responseDeadline = 0;
+      if (!ex.responseStarted) {
+        closeOrigin();
+        respond(ex, HttpResponseStatus.GATEWAY_TIMEOUT, "upstream_timeout", "the upstream did not answer in time", null);
+        drain();
+      } else {
+        abort("the exchange took longer than the route's total timeout");
+      }
       return;
     }
-    ex.responseDeadline = 0;
-    if (!ex.responseStarted && !ex.swallowing) {
-      closeOrigin();
-      respond(ex, HttpResponseStatus.GATEWAY_TIMEOUT, "upstream_timeout", "the upstream did not answer in time", null);
-      drain();
+    if (ex.responseDeadline != 0 && now - ex.responseDeadline >= 0) {
+      ex.responseDeadline = 0;
+      if (!ex.responseStarted && !ex.swallowing) {
+        closeOrigin();
+        respond(ex, HttpResponseStatus.GATEWAY_TIMEOUT, "upstream_timeout", "the upstream did not answer in time", null);
+        drain();
+        return;
+      }
+    }
+    long next = 0;
+    for (long d : new long[] {ex.responseDeadline, ex.totalDeadline}) {
+      if (d != 0 && (next == 0 || d - next < 0)) {
+        next = d;
+      }
+    }
+    if (next != 0) {
+      checkBy(next);
     }
   }
 
@@ -787,9 +831,9 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     closing = true;
-    if (responseCheck != null) {
-      responseCheck.cancel(false);
-      responseCheck = null;
+    if (deadlineCheck != null) {
+      deadlineCheck.cancel(false);
+      deadlineCheck = null;
     }
     if (exchange != null) {
       cancelResponseTimer(exchange);

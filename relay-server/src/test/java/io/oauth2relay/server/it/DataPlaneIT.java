@@ -76,7 +76,7 @@ class DataPlaneIT {
           + "\\nmethod=$request_method\\nxff=$http_x_forwarded_for\\nxfp=$http_x_forwarded_proto"
           + "\\nxfh=$http_x_forwarded_host\\nvia=$http_via\\nte=$http_te\\nconnection=$http_connection"
           + "\\nxfoo=$http_x_foo\\nkeepalive=$http_keep_alive\\nupgrade=$http_upgrade"
-          + "\\nproxyauth=$http_proxy_authorization\\nclient=$ssl_client_s_dn\\nend\\n\";";
+          + "\\nproxyauth=$http_proxy_authorization\\nclient=$ssl_client_s_dn\\nconn=$connection\\nend\\n\";";
 
   @TempDir static Path dir;
   private static Pki pki;
@@ -198,9 +198,11 @@ class DataPlaneIT {
     assertThat(out).startsWith("HTTP/1.1 101").contains("HTTP/2 200", "auth=Bearer " + TOKEN, "uri=/upgraded");
   }
 
-  @Test
-  void manyConcurrentStreamsOnOneConnectionEachGetTheirOwnAnswer() throws Exception {
-    int port = startRelay("http://127.0.0.1:" + h2cPort + "/", protocol(OriginSpec.Protocol.HTTP2), null);
+  /**
+   * Sends one GET per path as concurrent streams on one HTTP/2 (h2c) connection, with Netty's own HTTP/2
+   * client, and returns each answer as "status\nbody" (or the failure's message), in order.
+   */
+  private static List<String> h2cStreams(int port, List<String> paths, Duration wait) throws Exception {
     EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     try {
       Channel connection =
@@ -221,24 +223,124 @@ class DataPlaneIT {
               .sync()
               .channel();
       List<CompletableFuture<String>> answers = new ArrayList<>();
-      for (int i = 0; i < 64; i++) {
+      for (String path : paths) {
         CompletableFuture<String> answer = new CompletableFuture<>();
         answers.add(answer);
         Http2StreamChannel stream =
             new Http2StreamChannelBootstrap(connection).handler(new StreamCollector(answer)).open().sync().getNow();
         stream.writeAndFlush(
             new DefaultHttp2HeadersFrame(
-                new DefaultHttp2Headers().method("GET").scheme("http").authority("127.0.0.1:" + port).path("/stream/" + i),
-                true));
+                new DefaultHttp2Headers().method("GET").scheme("http").authority("127.0.0.1:" + port).path(path), true));
       }
-      for (int i = 0; i < answers.size(); i++) {
-        assertThat(answers.get(i).get(10, TimeUnit.SECONDS))
-            .startsWith("200\n")
-            .contains("proto=HTTP/2.0", "uri=/stream/" + i + "\n", "auth=Bearer " + TOKEN);
+      List<String> out = new ArrayList<>();
+      for (CompletableFuture<String> a : answers) {
+        out.add(a.get(wait.toMillis(), TimeUnit.MILLISECONDS));
       }
       connection.close().sync();
+      return out;
     } finally {
       group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+    }
+  }
+
+  @Test
+  void manyConcurrentStreamsOnOneConnectionEachGetTheirOwnAnswer() throws Exception {
+    int port = startRelay("http://127.0.0.1:" + h2cPort + "/", protocol(OriginSpec.Protocol.HTTP2), null);
+    List<String> paths = new ArrayList<>();
+    for (int i = 0; i < 64; i++) {
+      paths.add("/stream/" + i);
+    }
+
+    List<String> answers = h2cStreams(port, paths, Duration.ofSeconds(10));
+
+    for (int i = 0; i < answers.size(); i++) {
+      assertThat(answers.get(i)).startsWith("200\n").contains("proto=HTTP/2.0", "uri=/stream/" + i + "\n", "auth=Bearer " + TOKEN);
+    }
+  }
+
+  // ---- the origin pool ----
+
+  @Test
+  void callersOnSeparateConnectionsShareOneKeptAliveOriginConnection() throws Exception {
+    int port = startRelay("http://127.0.0.1:" + h1Port + "/");
+
+    // Sequential requests on one caller connection each, several of them: the event loops they land on
+    // each open at most one origin connection, which later requests reuse.
+    java.util.Set<String> originConnections = new java.util.HashSet<>();
+    for (int i = 0; i < 8; i++) {
+      String out = curl("http://127.0.0.1:" + port + "/pooled/" + i);
+      assertThat(out).startsWith("HTTP/1.1 200");
+      originConnections.add(out.replaceAll("(?s).*\nconn=(\\d+)\n.*", "$1"));
+    }
+
+    assertThat(originConnections).hasSizeLessThanOrEqualTo(Runtime.getRuntime().availableProcessors() * 2).hasSizeLessThan(8);
+  }
+
+  @Test
+  void pastMaxConnectionsARequestWaitsThenGets503AndNoExtraConnectionIsOpened() throws Exception {
+    try (ServerSocket silent = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+      java.util.concurrent.atomic.AtomicInteger accepted = new java.util.concurrent.atomic.AtomicInteger();
+      List<Socket> held = java.util.Collections.synchronizedList(new ArrayList<>());
+      Thread acceptor =
+          new Thread(
+              () -> {
+                try {
+                  for (;;) {
+                    held.add(silent.accept()); // and never answer
+                    accepted.incrementAndGet();
+                  }
+                } catch (java.io.IOException closed) {
+                  // the test is over
+                }
+              });
+      acceptor.start();
+      OriginSpec d = OriginSpec.DEFAULTS;
+      OriginSpec one = new OriginSpec(OriginSpec.Protocol.HTTP1, null, null, null, Template.empty(), Duration.ofMillis(500),
+          Duration.ofSeconds(3), d.idleTimeout(), 1, d.forwardedHeaders(), d.via());
+      int port = startRelay("http://127.0.0.1:" + silent.getLocalPort() + "/", one, null);
+
+      // Two streams of one HTTP/2 connection share an event loop, and so its pool of one connection.
+      List<String> answers = h2cStreams(port, List.of("/first", "/second"), Duration.ofSeconds(10));
+
+      assertThat(answers).anySatisfy(a -> assertThat(a).startsWith("503\n").contains("\"error\":\"upstream_busy\""));
+      assertThat(answers).anySatisfy(a -> assertThat(a).startsWith("504\n").contains("\"error\":\"upstream_timeout\""));
+      assertThat(accepted.get()).isEqualTo(1);
+      relay.close();
+      relay = null;
+      silent.close();
+      acceptor.join(5_000);
+      for (Socket s : held) {
+        s.close();
+      }
+    }
+  }
+
+  @Test
+  void theTotalTimeoutCutsAResponseThatTakesTooLong() throws Exception {
+    try (ServerSocket dribbling = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+      CompletableFuture<Void> served =
+          CompletableFuture.runAsync(
+              () -> {
+                try (Socket s = dribbling.accept()) {
+                  readUntil(s.getInputStream(), "\r\n\r\n");
+                  OutputStream out = s.getOutputStream();
+                  out.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n".getBytes(StandardCharsets.US_ASCII));
+                  out.flush();
+                  readUntil(s.getInputStream(), null); // and never the rest, until the relay hangs up
+                } catch (Exception e) {
+                  throw new RuntimeException(e);
+                }
+              });
+      OriginSpec d = OriginSpec.DEFAULTS;
+      OriginSpec total = new OriginSpec(d.protocol(), null, null, null, Template.empty(), d.connectTimeout(),
+          d.responseTimeout(), d.idleTimeout(), d.maxConnections(), d.forwardedHeaders(), d.via(), Duration.ofSeconds(1));
+      int port = startRelay("http://127.0.0.1:" + dribbling.getLocalPort() + "/", total, null);
+
+      String out = raw(port, "GET /slow-body HTTP/1.1\r\nHost: x\r\n\r\n", null);
+
+      // The head and the first piece came through; then the relay cut both connections: no final chunk.
+      assertThat(out).startsWith("HTTP/1.1 200").contains("first").doesNotContain("\r\n0\r\n\r\n");
+      served.get(10, TimeUnit.SECONDS);
     }
   }
 

@@ -242,6 +242,27 @@ class SeedDialectIT {
   }
 
   @Test
+  void manyRequestsRejectedWithOneStaleTokenRenewItOnceAndAreEachReplayed() throws Exception {
+    startRelay("*");
+    assertThat(get("/warm-up").statusCode()).isEqualTo(200);
+    third.revokeAccessTokens();
+
+    List<CompletableFuture<HttpResponse<String>>> answers = new ArrayList<>();
+    for (int i = 0; i < 50; i++) {
+      answers.add(
+          http.sendAsync(
+              HttpRequest.newBuilder(URI.create(relayUrl + "/stale/" + i)).build(), HttpResponse.BodyHandlers.ofString()));
+    }
+
+    for (CompletableFuture<HttpResponse<String>> a : answers) {
+      assertThat(a.get().statusCode()).isEqualTo(200);
+    }
+    // One renewal for the one stale token, however many requests the upstream refused with it.
+    assertThat(third.refreshes.get() + third.logins.get()).isEqualTo(1 + 1); // the start-up login, then one renewal
+    assertThat(third.rejectedApiCalls.get()).isBetween(1, 50);
+  }
+
+  @Test
   void aBodyLargerThanTheReplayLimitIsNotReplayedAndThe401GoesBack() throws Exception {
     startRelay("*");
     assertThat(get("/warm-up").statusCode()).isEqualTo(200);
