@@ -135,14 +135,7 @@ final class OpsSections {
           String keyField = field;
           if (k.isObject()) {
             unknownFields(k, field + ".", API_KEY);
-            JsonNode n = k.get("name");
-            if (n == null || !n.isTextual() || !KEY_NAME.matcher(n.textValue().trim()).matches()) {
-              problems.add(field + ".name", "expected a caller name of lower-case letters, digits, _ and -");
-            } else if (names.putIfAbsent(n.textValue().trim(), field) != null) {
-              problems.add(field + ".name", "the same name as " + names.get(n.textValue().trim()) + " (expected a unique name)");
-            } else {
-              name = n.textValue().trim();
-            }
+            name = callerName(k, field, names);
             keyField = field + ".key";
             k = k.get("key");
             if (k == null) {
@@ -213,15 +206,7 @@ final class OpsSections {
         continue;
       }
       unknownFields(c, field + ".", CERTIFICATE);
-      String name = null;
-      JsonNode n = c.get("name");
-      if (n == null || !n.isTextual() || !KEY_NAME.matcher(n.textValue().trim()).matches()) {
-        problems.add(field + ".name", "expected a caller name of lower-case letters, digits, _ and -");
-      } else if (names.putIfAbsent(n.textValue().trim(), field) != null) {
-        problems.add(field + ".name", "the same name as " + names.get(n.textValue().trim()) + " (expected a unique name)");
-      } else {
-        name = n.textValue().trim();
-      }
+      String name = callerName(c, field, names);
       boolean ok = name != null;
       X500Principal subject = null;
       if (c.hasNonNull("subject")) {
@@ -281,6 +266,24 @@ final class OpsSections {
     } catch (IllegalArgumentException e) {
       return null;
     }
+  }
+
+  /**
+   * The caller name of an {@code apiKeys} or {@code certificates} entry, or {@code null} after reporting
+   * why not; {@code names} (name to the field that took it first) is shared by both lists.
+   */
+  private String callerName(JsonNode entry, String field, Map<String, String> names) {
+    JsonNode n = entry.get("name");
+    if (n == null || !n.isTextual() || !KEY_NAME.matcher(n.textValue().trim()).matches()) {
+      problems.add(field + ".name", "expected a caller name of lower-case letters, digits, _ and -");
+      return null;
+    }
+    String name = n.textValue().trim();
+    if (names.putIfAbsent(name, field) != null) {
+      problems.add(field + ".name", "the same name as " + names.get(name) + " (expected a unique name)");
+      return null;
+    }
+    return name;
   }
 
   private static byte[] digest(Template key) {

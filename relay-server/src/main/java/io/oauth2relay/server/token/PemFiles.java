@@ -3,6 +3,7 @@ package io.oauth2relay.server.token;
 import com.nimbusds.jose.jwk.ECKey;
 import com.nimbusds.jose.jwk.JWK;
 import com.nimbusds.jose.jwk.RSAKey;
+import io.oauth2relay.server.internal.PemKeys;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
@@ -11,21 +12,14 @@ import java.nio.file.Path;
 import java.security.KeyStore;
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
-import java.util.ArrayList;
 import java.util.List;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
-import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
-import org.bouncycastle.cert.X509CertificateHolder;
-import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
-import org.bouncycastle.openssl.PEMKeyPair;
-import org.bouncycastle.openssl.PEMParser;
-import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 
 /**
- * Reads private keys (PEM: PKCS#1 {@code RSA PRIVATE KEY}, SEC1 {@code EC PRIVATE KEY}, PKCS#8
- * {@code PRIVATE KEY}; or a JWK) and PEM certificate chains, with BouncyCastle where the JDK alone cannot.
- * Messages name the file, never its content.
+ * Reads private keys (PEM through {@link PemKeys}: PKCS#1 {@code RSA PRIVATE KEY}, SEC1 {@code EC PRIVATE KEY},
+ * PKCS#8 {@code PRIVATE KEY}; or a JWK) and PEM certificate chains for token calls. Messages name the file,
+ * never its content.
  */
 final class PemFiles {
   private PemFiles() {}
@@ -34,25 +28,11 @@ final class PemFiles {
     if (isJwk(file)) {
       return jwkPrivateKey(file);
     }
-    try (Reader in = Files.newBufferedReader(file, StandardCharsets.US_ASCII);
-        PEMParser pem = new PEMParser(in)) {
-      JcaPEMKeyConverter converter = new JcaPEMKeyConverter();
-      for (Object o; (o = pem.readObject()) != null; ) {
-        if (o instanceof PEMKeyPair pair) {
-          // Only the private half is needed; some writers leave the public key out of SEC1 files.
-          return converter.getPrivateKey(pair.getPrivateKeyInfo());
-        }
-        if (o instanceof PrivateKeyInfo info) {
-          return converter.getPrivateKey(info);
-        }
-      }
-    } catch (IOException | RuntimeException e) {
-      throw new TokenFetchException(
-          "cannot read the private key " + file + " (" + e.getClass().getSimpleName() + ")",
-          TokenFetchException.Kind.REJECTED, -1, null);
+    try {
+      return PemKeys.privateKey(file, null); // the listener's and origins' PEM reader: one for all
+    } catch (java.security.GeneralSecurityException e) {
+      throw new TokenFetchException(e.getMessage(), TokenFetchException.Kind.REJECTED, -1, null);
     }
-    throw new TokenFetchException(
-        "no unencrypted private key in " + file, TokenFetchException.Kind.REJECTED, -1, null);
   }
 
   /** A JSON Web Key (RFC 7517) file holds a JSON object rather than PEM armour. */
@@ -91,24 +71,11 @@ final class PemFiles {
   }
 
   static List<X509Certificate> certificates(Path file) throws TokenFetchException {
-    List<X509Certificate> chain = new ArrayList<>();
-    try (Reader in = Files.newBufferedReader(file, StandardCharsets.US_ASCII);
-        PEMParser pem = new PEMParser(in)) {
-      JcaX509CertificateConverter converter = new JcaX509CertificateConverter();
-      for (Object o; (o = pem.readObject()) != null; ) {
-        if (o instanceof X509CertificateHolder holder) {
-          chain.add(converter.getCertificate(holder));
-        }
-      }
-    } catch (IOException | java.security.cert.CertificateException | RuntimeException e) {
-      throw new TokenFetchException(
-          "cannot read the certificate " + file + " (" + e.getClass().getSimpleName() + ")",
-          TokenFetchException.Kind.REJECTED, -1, null);
+    try {
+      return List.of(PemKeys.certificates(file));
+    } catch (java.security.GeneralSecurityException e) {
+      throw new TokenFetchException(e.getMessage(), TokenFetchException.Kind.REJECTED, -1, null);
     }
-    if (chain.isEmpty()) {
-      throw new TokenFetchException("no certificate in " + file, TokenFetchException.Kind.REJECTED, -1, null);
-    }
-    return chain;
   }
 
   /** An SSLContext presenting {@code certificate} with {@code key} (RFC 8705 mutual TLS), default trust. */
