@@ -82,6 +82,8 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
   /** The pool {@link #origin} came from and goes back to. */
   private OriginPool originPool;
   private boolean closing;
+  /** Between a caller read and its channelReadComplete, which flushes what the read forwarded. */
+  private boolean inRead;
 
   CallerHandler(Router router, Origins origins) {
     this.router = router;
@@ -146,6 +148,7 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    inRead = true;
     if (closing || !(msg instanceof HttpObject http)) {
       ReferenceCountUtil.release(msg);
       return;
@@ -188,10 +191,24 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
         ReferenceCountUtil.release(msg);
       }
     }
+    if (!inRead) {
+      flushOrigin();
+    }
+    readIfWanted();
+  }
+
+  private void flushOrigin() {
     if (origin != null && exchange != null && exchange.headSent) {
       origin.flush();
     }
-    readIfWanted();
+  }
+
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    // One flush per read from the caller, not per body piece: the decoder cuts one read into several.
+    inRead = false;
+    flushOrigin();
+    ctx.fireChannelReadComplete();
   }
 
   private void readIfWanted() {
@@ -343,6 +360,7 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
     origin = acquired.getNow();
     originPool = pool;
     OriginHandler.of(origin).owner(this);
+    followCallerWritability();
     send(ex, head);
   }
 
@@ -633,10 +651,7 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
 
   void originReadComplete() {
     ctx.flush();
-    Exchange ex = exchange;
-    if (ex != null && ex.headSent && !ex.responseDone && ctx.channel().isWritable() && origin != null) {
-      origin.read();
-    }
+    followCallerWritability();
   }
 
   void originWritabilityChanged() {
@@ -787,6 +802,17 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
     ctx.close();
   }
 
+  /**
+   * The origin is read while the caller can take what it sends: auto-read on the origin channel follows
+   * the caller's writability. Toggling only when backpressure starts or ends (rather than asking for each
+   * read, as the caller side does) spares the two epoll_ctl calls a manual read costs per response.
+   */
+  private void followCallerWritability() {
+    if (origin != null) {
+      origin.config().setAutoRead(ctx.channel().isWritable());
+    }
+  }
+
   private void releaseOrigin() {
     Channel o = origin;
     origin = null;
@@ -811,10 +837,7 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-    Exchange ex = exchange;
-    if (ctx.channel().isWritable() && ex != null && ex.headSent && !ex.responseDone && origin != null) {
-      origin.read();
-    }
+    followCallerWritability();
     ctx.fireChannelWritabilityChanged();
   }
 

@@ -9,6 +9,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2SecurityUtil;
@@ -197,7 +198,9 @@ final class OriginConnector {
   }
 
   private void addHttp1(ChannelPipeline p) {
-    p.addLast("http", new HttpClientCodec());
+    // Body pieces of up to 64 KiB, as on the listener (RelayServer.httpCodec explains why).
+    HttpDecoderConfig decoding = new HttpDecoderConfig().setMaxChunkSize(RelayServer.BODY_PIECE);
+    p.addLast("http", new HttpClientCodec(decoding, false, false));
     p.addLast("idle", new IdleStateHandler(0, 0, spec.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
     p.addLast("relay", new OriginHandler());
   }

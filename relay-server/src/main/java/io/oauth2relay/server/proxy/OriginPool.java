@@ -182,8 +182,8 @@ final class OriginPool {
 
   /**
    * Gives back a channel whose exchange is complete and that is ready for another request: an HTTP/2
-   * stream simply ends; an HTTP/1.1 connection goes to a waiting exchange, or to the idle set with a read
-   * pending (auto-read is off; the read is how a close by the upstream is seen).
+   * stream simply ends; an HTTP/1.1 connection goes to a waiting exchange, or to the idle set, reading
+   * (that is how a close by the upstream is seen).
    */
   void release(Channel ch) {
     OriginHandler.of(ch).owner(null);
@@ -201,7 +201,7 @@ final class OriginPool {
       }
     }
     pool.idle.addFirst(ch);
-    ch.read();
+    ch.config().setAutoRead(true); // reading is how a close by the upstream is seen
   }
 
   private void closed(LoopPool pool, Channel ch) {

@@ -8,6 +8,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
+import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
 import io.netty.handler.codec.http.HttpServerUpgradeHandler;
@@ -156,7 +157,7 @@ public final class RelayServer implements AutoCloseable {
             if (ApplicationProtocolNames.HTTP_2.equals(protocol)) {
               addHttp2(p);
             } else {
-              p.addAfter(ctx.name(), HTTP, new HttpServerCodec());
+              p.addAfter(ctx.name(), HTTP, httpCodec());
               p.addAfter(ctx.name(), HEAD_TIMEOUT, new RequestHeadTimeout(requestHeaderTimeoutMillis));
               addHttp1Steps(p);
               ctx.channel().read(); // the first request
@@ -177,7 +178,7 @@ public final class RelayServer implements AutoCloseable {
    * HTTP/1.1 asking {@code Upgrade: h2c}. Either switch to HTTP/2 removes the HTTP/1.1 steps.
    */
   private void addCleartextDetection(ChannelPipeline p) {
-    HttpServerCodec codec = new HttpServerCodec();
+    HttpServerCodec codec = httpCodec();
     HttpServerUpgradeHandler upgrade =
         new HttpServerUpgradeHandler(
             codec,
@@ -215,6 +216,18 @@ public final class RelayServer implements AutoCloseable {
     steps.addAuthentication(p);
     p.addLast(RELAY, new CallerHandler(router, origins));
   }
+
+  /**
+   * The HTTP/1.1 codec, with body pieces of up to 64 KiB (one socket read) rather than the default 8 KiB:
+   * each piece costs a trip through both pipelines, and a 1 MiB upload in 8 KiB pieces spent most of its
+   * time there. The pieces are still slices of the buffer read, never copies.
+   */
+  static HttpServerCodec httpCodec() {
+    return new HttpServerCodec(new HttpDecoderConfig().setMaxChunkSize(BODY_PIECE));
+  }
+
+  /** The largest body piece the HTTP/1.1 decoders hand on (both directions). */
+  static final int BODY_PIECE = 64 * 1024;
 
   private static void removeHttp1Steps(ChannelPipeline p) {
     for (String name : new String[] {HEAD_TIMEOUT, CONTINUE, IDLE, InboundSteps.AUTHENTICATE, RELAY}) {
