@@ -8,6 +8,7 @@ import com.sun.net.httpserver.HttpServer;
 import io.oauth2relay.server.config.ConfigLoader;
 import io.oauth2relay.server.config.Placeholder;
 import io.oauth2relay.server.config.TemplateValues;
+import io.oauth2relay.server.testing.HandClock;
 import io.oauth2relay.server.token.TokenState;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -17,10 +18,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.time.Clock;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -123,32 +121,4 @@ class RelayShutdownWipeTest {
     return http.send(HttpRequest.newBuilder(URI.create(relayUrl + "/x")).build(), HttpResponse.BodyHandlers.ofString());
   }
 
-  /** A clock that moves only when the test moves it. */
-  private static final class HandClock extends Clock {
-    private final AtomicLong millis;
-
-    HandClock(AtomicLong millis) {
-      this.millis = millis;
-    }
-
-    @Override
-    public long millis() {
-      return millis.get();
-    }
-
-    @Override
-    public Instant instant() {
-      return Instant.ofEpochMilli(millis());
-    }
-
-    @Override
-    public ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(ZoneId zone) {
-      throw new UnsupportedOperationException();
-    }
-  }
 }

@@ -5,16 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.oauth2relay.server.Relay;
 import io.oauth2relay.server.config.ConfigLoader;
+import io.oauth2relay.server.testing.HandClock;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.Base64;
 import java.util.Map;
 import java.util.UUID;
@@ -153,32 +150,4 @@ class AdminEndpointsIT {
         .doesNotContain(AUTHSTRING);
   }
 
-  /** A clock that moves only when the test moves it. */
-  static final class HandClock extends Clock {
-    private final AtomicLong millis;
-
-    HandClock(AtomicLong millis) {
-      this.millis = millis;
-    }
-
-    @Override
-    public long millis() {
-      return millis.get();
-    }
-
-    @Override
-    public Instant instant() {
-      return Instant.ofEpochMilli(millis());
-    }
-
-    @Override
-    public ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(ZoneId zone) {
-      throw new UnsupportedOperationException();
-    }
-  }
 }

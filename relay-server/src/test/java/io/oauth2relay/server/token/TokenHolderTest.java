@@ -11,15 +11,13 @@ import io.oauth2relay.server.config.Placeholder;
 import io.oauth2relay.server.config.RelayConfig;
 import io.oauth2relay.server.config.TemplateValues;
 import io.oauth2relay.server.config.TokenPolicy;
+import io.oauth2relay.server.testing.HandClock;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -31,7 +29,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -44,7 +41,7 @@ import org.junit.jupiter.api.Test;
  * {@code HttpServer} on {@code 127.0.0.1:0}): no public server speaks that dialect (a GET login with
  * {@code Authorization: Basic ${AUTHSTRING}}, a POST refresh with the refresh token in the body and the
  * {@code Authorization} header, and {@code AccessToken}/{@code ExpiresIn}/{@code RefreshToken} fields in the
- * response). Time is a {@link TestClock} moved by hand, so expiry is simulated, never slept.
+ * response). Time is a {@link HandClock} moved by hand, so expiry is simulated, never slept.
  */
 class TokenHolderTest {
   private static final Duration TIMEOUT = Duration.ofSeconds(10);
@@ -53,7 +50,7 @@ class TokenHolderTest {
   /** The endpoint's tokens live this long; the holder stops using them 30 s (the maximum margin) earlier. */
   private static final long LIFETIME_SECONDS = 300;
 
-  private final TestClock clock = new TestClock(Instant.parse("2030-01-01T00:00:00Z"));
+  private final HandClock clock = new HandClock(Instant.parse("2030-01-01T00:00:00Z"));
   private final ManualScheduler scheduled = new ManualScheduler();
   private TokenFetcher fetcher;
   private SeedEndpoint endpoint;
@@ -477,41 +474,6 @@ class TokenHolderTest {
     }
   }
 
-  static final class TestClock extends Clock {
-    private final AtomicLong millis;
-
-    TestClock(Instant start) {
-      this.millis = new AtomicLong(start.toEpochMilli());
-    }
-
-    void set(long epochMillis) {
-      millis.set(epochMillis);
-    }
-
-    void advance(Duration d) {
-      millis.addAndGet(d.toMillis());
-    }
-
-    @Override
-    public long millis() {
-      return millis.get();
-    }
-
-    @Override
-    public Instant instant() {
-      return Instant.ofEpochMilli(millis());
-    }
-
-    @Override
-    public ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(ZoneId zone) {
-      throw new UnsupportedOperationException();
-    }
-  }
 
   /**
    * The seed's token endpoint dialect, by hand: {@code GET /login} and {@code POST /refresh} answer
