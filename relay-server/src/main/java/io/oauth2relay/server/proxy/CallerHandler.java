@@ -23,6 +23,7 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.oauth2relay.server.token.TokenState;
@@ -84,6 +85,8 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
   private boolean closing;
   /** Between a caller read and its channelReadComplete, which flushes what the read forwarded. */
   private boolean inRead;
+  /** The caller half-closed: the exchanges it sent are answered, then the connection closes. */
+  private boolean inputShutdown;
 
   CallerHandler(Router router, Origins origins) {
     this.router = router;
@@ -143,7 +146,7 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
-    ctx.read();
+    readIfWanted();
   }
 
   @Override
@@ -211,20 +214,34 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
     ctx.fireChannelReadComplete();
   }
 
+  /**
+   * Reads from the caller while what it sends can be used at once: between exchanges, while the body can
+   * go to a writable origin, and while a response is on its way (so that a kept-alive caller's next
+   * request is met by a read already armed). Not while a message waits in the queue or the body has
+   * nowhere to go: that is the backpressure. Auto-read is switched only when this changes, so steady
+   * keep-alive traffic costs no read request (two epoll_ctl calls) per request.
+   */
   private void readIfWanted() {
-    if (closing || !queue.isEmpty()) {
-      return;
-    }
-    if (exchange == null
-        || (!exchange.requestDone
-            && (exchange.local || (exchange.headSent && origin != null && origin.isWritable())))) {
-      ctx.read();
+    Exchange ex = exchange;
+    boolean wanted =
+        !closing
+            && !inputShutdown // nothing more can come, and epoll no longer watches the socket for reads
+            && queue.isEmpty()
+            && (ex == null
+                || ex.requestDone
+                || ex.local
+                || (ex.headSent && origin != null && origin.isWritable()));
+    if (ctx.channel().config().isAutoRead() != wanted) {
+      ctx.channel().config().setAutoRead(wanted);
     }
   }
 
   private void begin(HttpRequest request) {
     Exchange ex = new Exchange(request);
     exchange = ex;
+    if (inputShutdown) {
+      ex.keepAlive = false; // a request the caller sent before it half-closed: the last one
+    }
     if (request.decoderResult().isFailure()) {
       ex.keepAlive = false;
       respond(ex, HttpResponseStatus.BAD_REQUEST, "bad_request", "malformed HTTP request", null);
@@ -848,7 +865,32 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
       ctx.close(); // an idle keep-alive caller
       return;
     }
+    if (evt instanceof ChannelInputShutdownEvent) {
+      // The caller half-closed (half-closure is allowed so that this reaches us): what it sent before is
+      // still answered, and the connection closes after that; a request cut short cannot be relayed.
+      inputShutdown = true;
+      Exchange ex = exchange;
+      if (ex == null && queue.isEmpty()) {
+        closing = true;
+        ctx.close();
+      } else if (ex != null && !ex.requestDone && !ex.local && !requestEndQueued()) {
+        abort("the caller closed its side mid-request");
+      } else if (ex != null) {
+        ex.keepAlive = false;
+      }
+      return;
+    }
     ReferenceCountUtil.release(evt);
+  }
+
+  /** Whether the end of the current request has arrived and waits in the queue. */
+  private boolean requestEndQueued() {
+    for (HttpObject msg : queue) {
+      if (msg instanceof LastHttpContent) {
+        return true;
+      }
+    }
+    return false;
   }
 
   @Override

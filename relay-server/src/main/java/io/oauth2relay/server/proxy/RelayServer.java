@@ -115,6 +115,8 @@ public final class RelayServer implements AutoCloseable {
             .channel(transport.serverChannel())
             .option(ChannelOption.SO_BACKLOG, 1024)
             .childOption(ChannelOption.AUTO_READ, false)
+            // A caller that half-closes after its request still gets the answer (CallerHandler).
+            .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
             .childOption(ChannelOption.TCP_NODELAY, true)
             .childHandler(
                 new ChannelInitializer<Channel>() {
@@ -274,11 +276,15 @@ public final class RelayServer implements AutoCloseable {
     };
   }
 
-  /** Closes an HTTP/2 connection on which nothing was read or written for the idle timeout. */
+  /**
+   * Closes an HTTP/2 connection on which nothing was read or written for the idle timeout, or whose caller
+   * half-closed it (half-closure is allowed for HTTP/1.1's sake; an HTTP/2 client that stops sending has
+   * no more use for the connection).
+   */
   private static final class CloseWhenIdle extends ChannelInboundHandlerAdapter {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-      if (evt instanceof IdleStateEvent) {
+      if (evt instanceof IdleStateEvent || evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {
         ctx.close();
         return;
       }

@@ -613,6 +613,20 @@ class DataPlaneIT {
   }
 
   @Test
+  void aCallerThatHalfClosesAfterItsRequestStillGetsTheAnswer() throws Exception {
+    int port = startRelay("http://127.0.0.1:" + h1Port + "/");
+    try (Socket s = new Socket("127.0.0.1", port)) {
+      s.setSoTimeout(10_000);
+      s.getOutputStream().write("GET /half-closed HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      s.shutdownOutput(); // as `nc -N` or an HTTP/1.0-era client does
+
+      String out = readUntil(s.getInputStream(), null); // to the relay's close
+
+      assertThat(out).startsWith("HTTP/1.1 200").contains("uri=/half-closed", "end\n");
+    }
+  }
+
+  @Test
   void noContentAndNotModifiedCarryNoBody() throws Exception {
     int port = startRelay("http://127.0.0.1:" + h1Port + "/");
 
