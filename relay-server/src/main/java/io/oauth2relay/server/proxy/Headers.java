@@ -43,7 +43,7 @@ final class Headers {
    * Copies end-to-end headers from {@code in} to {@code out}: drops hop-by-hop headers, those the
    * {@code Connection} header names, and those in {@code replaced} (lower-case names the relay sets).
    */
-  static void copyEndToEnd(HttpHeaders in, HttpHeaders out, Set<String> replaced) {
+  static void copyEndToEnd(HttpHeaders in, HttpHeaders out, String[] replaced) {
     Set<String> named = connectionNamed(in);
     for (Iterator<Map.Entry<CharSequence, CharSequence>> it = in.iteratorCharSequence(); it.hasNext(); ) {
       Map.Entry<CharSequence, CharSequence> h = it.next();
@@ -59,6 +59,15 @@ final class Headers {
   private static boolean isHopByHop(CharSequence name) {
     for (AsciiString h : HOP_BY_HOP_LIST) {
       if (h.contentEqualsIgnoreCase(name)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static boolean containsIgnoreCase(String[] lowerCase, CharSequence name) {
+    for (String s : lowerCase) {
+      if (AsciiString.contentEqualsIgnoreCase(s, name)) {
         return true;
       }
     }

@@ -64,6 +64,8 @@ public final class RelayRoute {
   private final TemplateValues credentials;
   /** Lower-case names of headers the relay sets: the caller's values of these are dropped. */
   private final Set<String> replacedHeaders = new HashSet<>();
+  /** {@link #replacedHeaders} as an array, for the per-request check. */
+  private final String[] replacedHeaderArray;
   /** Decoded names of query parameters the relay sets: the caller's values of these are dropped. */
   private final Set<String> replacedParameters;
   private final boolean injectDefaultAuthorization;
@@ -124,6 +126,7 @@ public final class RelayRoute {
     this.injectDefaultAuthorization = !usesToken;
     // The caller's own credentials never reach the upstream, whatever the relay injects instead.
     replacedHeaders.add("authorization");
+    this.replacedHeaderArray = replacedHeaders.toArray(new String[0]);
   }
 
   private static String hostLiteral(String host) {
@@ -307,7 +310,7 @@ public final class RelayRoute {
     }
     DefaultHttpRequest out = new DefaultHttpRequest(HttpVersion.HTTP_1_1, in.method(), target.toString(), NAMES_CHECKED);
     HttpHeaders headers = out.headers();
-    Headers.copyEndToEnd(in.headers(), headers, replacedHeaders);
+    Headers.copyEndToEnd(in.headers(), headers, replacedHeaderArray);
     headers.set(HttpHeaderNames.HOST, hostHeader);
     if (caller != null) {
       addForwarding(in.headers(), headers, caller);
