@@ -239,8 +239,13 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
   private void begin(HttpRequest request) {
     Exchange ex = new Exchange(request);
     exchange = ex;
-    if (inputShutdown) {
-      ex.keepAlive = false; // a request the caller sent before it half-closed: the last one
+    if (inputShutdown && !requestQueued()) {
+      // The last request the caller sent before it half-closed: answered, then the connection closes.
+      ex.keepAlive = false;
+      if (!requestEndQueued() && expectsBody(request)) {
+        abort("the caller closed its side mid-request"); // the rest of its body can never come
+        return;
+      }
     }
     if (request.decoderResult().isFailure()) {
       ex.keepAlive = false;
@@ -302,7 +307,7 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
                   }
                   ex.awaitingToken = false;
                   if (error == null) {
-                    next.accept(ex, state);
+                    continueSafely(() -> next.accept(ex, state));
                     return;
                   }
                   Throwable cause = error instanceof CompletionException ? error.getCause() : error;
@@ -312,6 +317,20 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
                     tokenUnavailable(ex, "no valid access token", 5);
                   }
                 }));
+  }
+
+  /**
+   * Runs a step that continues an exchange from a callback (a renewal completed, a connection came): an
+   * exception there would be logged and swallowed by Netty with nobody answering the caller, so it ends
+   * the connection instead, as one thrown on the read path does (exceptionCaught).
+   */
+  private void continueSafely(Runnable step) {
+    try {
+      step.run();
+    } catch (RuntimeException e) {
+      log.debug("exchange failed: {}", e.getClass().getName()); // the message may quote a header value
+      abort("the exchange failed");
+    }
   }
 
   private void tokenUnavailable(Exchange ex, String message, long retryAfterSeconds) {
@@ -337,7 +356,7 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
     if (acquired.isDone()) {
       acquired(ex, pool, acquired, outbound.head());
     } else {
-      acquired.addListener(f -> acquired(ex, pool, acquired, outbound.head()));
+      acquired.addListener(f -> continueSafely(() -> acquired(ex, pool, acquired, outbound.head())));
     }
   }
 
@@ -385,11 +404,19 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
     startTotalTimeout(ex);
     origin.write(head).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
     if (ex.replayed) {
-      // The whole body was kept: send it again as it went the first time, then wait for the answer.
-      for (HttpContent content : ex.kept) {
-        origin.write(content).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+      if (ex.replacementBody != null) {
+        // relay.data stands in for the body: rendered again with the renewed token, never the kept copy.
+        releaseKept(ex);
+        ex.kept = new ArrayList<>(1);
+        origin.write(new DefaultLastHttpContent(Unpooled.wrappedBuffer(ex.replacementBody)))
+            .addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+      } else {
+        // The whole body was kept: send it again as it went the first time, then wait for the answer.
+        for (HttpContent content : ex.kept) {
+          origin.write(content).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+        }
+        ex.kept.clear();
       }
-      ex.kept.clear();
       ex.keptBytes = 0;
       awaitResponse(ex);
     }
@@ -545,7 +572,10 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
     ex.headSent = false;
     ex.responseStarted = false;
     ex.closeDelimited = false;
-    if (!ex.originReusable) {
+    ex.responseDeadline = 0; // the first attempt's; the replay arms its own once sent
+    if (origin instanceof Http2StreamChannel) {
+      releaseOrigin(); // the 401's stream has ended: the replay goes on a stream of its own
+    } else if (!ex.originReusable) {
       closeOrigin();
     }
     ex.route.tokens().invalidate(ex.token);
@@ -623,8 +653,17 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
     if (content.decoderResult().isFailure()) {
       content.release();
       closeOrigin();
-      if (ex != null && ex.responseStarted && !ex.responseDone && !ex.local) {
+      if (ex == null || ex.local) {
+        return;
+      }
+      if (ex.swallowing) {
+        ex.originReusable = false;
+        replay(ex); // the 401 being discarded was malformed: the replay answers instead
+      } else if (ex.responseStarted && !ex.responseDone) {
         abort("the upstream sent a malformed response body");
+      } else if (!ex.responseStarted) {
+        respond(ex, HttpResponseStatus.BAD_GATEWAY, "upstream_bad_response", "the upstream sent a malformed response", null);
+        drain();
       }
       return;
     }
@@ -875,12 +914,22 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
         ctx.close();
       } else if (ex != null && !ex.requestDone && !ex.local && !requestEndQueued()) {
         abort("the caller closed its side mid-request");
-      } else if (ex != null) {
-        ex.keepAlive = false;
+      } else if (ex != null && !requestQueued()) {
+        ex.keepAlive = false; // the last request: close once it is answered
       }
       return;
     }
     ReferenceCountUtil.release(evt);
+  }
+
+  /** Whether another request (a pipelined one) waits in the queue. */
+  private boolean requestQueued() {
+    for (HttpObject msg : queue) {
+      if (msg instanceof HttpRequest) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Whether the end of the current request has arrived and waits in the queue. */

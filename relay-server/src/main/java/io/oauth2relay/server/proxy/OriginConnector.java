@@ -210,7 +210,9 @@ final class OriginConnector {
         Http2Settings.defaultSettings()
             .pushEnabled(false) // a relay has no use for pushed responses
             .initialWindowSize(256 * 1024); // as the listener: bounded buffering per stream
-    p.addLast("h2", Http2FrameCodecBuilder.forClient().initialSettings(settings).build());
+    // Streams above the upstream's SETTINGS_MAX_CONCURRENT_STREAMS wait for a free slot instead of being
+    // refused (which would be a 502 under load).
+    p.addLast("h2", Http2FrameCodecBuilder.forClient().initialSettings(settings).encoderEnforceMaxConcurrentStreams(true).build());
     p.addLast("h2-idle", new IdleStateHandler(0, 0, spec.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
     p.addLast("h2-idle-close", new CloseOnIdle());
     p.addLast("streams", new Http2MultiplexHandler(new ChannelInitializer<Channel>() {

@@ -74,6 +74,9 @@ final class OriginPool {
 
   private void acquire(EventLoop loop, LoopPool pool, Promise<Channel> promise) {
     if (Boolean.TRUE.equals(pool.h2)) {
+      if (pool.h2Connection != null && goingAway(pool.h2Connection)) {
+        pool.h2Connection = null; // it finishes its streams and closes; new streams go to a new connection
+      }
       if (pool.h2Connection != null && pool.h2Connection.isActive()) {
         openStream(pool.h2Connection, promise);
       } else if (pool.connecting) {
@@ -130,13 +133,19 @@ final class OriginPool {
             promise.tryFailure(ready.cause());
             if (awaited) {
               failWaiters(pool, ready.cause()); // they waited for this very connection
+            } else {
+              Promise<Channel> waiter = pool.waiters.poll();
+              if (waiter != null) {
+                connect(loop, pool, waiter); // the slot this attempt held is free again
+              }
             }
             return;
           }
           OriginConnector.Ready r = ready.getNow();
           Channel ch = r.channel();
           // Every later end of the connection gives back its slot; close futures notify on its loop.
-          ch.closeFuture().addListener(c -> closed(pool, ch));
+          boolean h2 = r.h2();
+          ch.closeFuture().addListener(c -> closed(pool, ch, h2));
           pool.h2 = r.h2();
           if (r.h2()) {
             pool.h2Connection = ch;
@@ -156,6 +165,13 @@ final class OriginPool {
             acquire(loop, pool, w);
           }
         });
+  }
+
+  /** Whether the upstream sent GOAWAY on this HTTP/2 connection: it takes no new streams. */
+  private static boolean goingAway(Channel connection) {
+    io.netty.handler.codec.http2.Http2FrameCodec codec =
+        connection.pipeline().get(io.netty.handler.codec.http2.Http2FrameCodec.class);
+    return codec == null || codec.connection().goAwayReceived();
   }
 
   private void openStream(Channel connection, Promise<Channel> promise) {
@@ -204,11 +220,13 @@ final class OriginPool {
     ch.config().setAutoRead(true); // reading is how a close by the upstream is seen
   }
 
-  private void closed(LoopPool pool, Channel ch) {
+  private void closed(LoopPool pool, Channel ch, boolean h2) {
     pool.open--;
-    if (ch == pool.h2Connection) {
-      pool.h2Connection = null;
-      return;
+    if (h2) {
+      if (ch == pool.h2Connection) {
+        pool.h2Connection = null;
+      }
+      return; // the next acquire makes a new one
     }
     pool.idle.remove(ch);
     Promise<Channel> waiter = pool.waiters.poll();

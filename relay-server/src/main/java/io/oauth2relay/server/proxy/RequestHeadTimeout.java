@@ -21,6 +21,8 @@ final class RequestHeadTimeout extends ChannelDuplexHandler {
   private final long timeoutNanos;
   /** Whether a request head is awaited (between responses) rather than a request being in progress. */
   private boolean awaitingHead = true;
+  /** Request heads received whose responses are not yet complete (more than one when pipelined). */
+  private int openRequests;
   /** When the head being received must be complete ({@code System.nanoTime}), or 0 when none is. */
   private long deadline;
   /**
@@ -52,6 +54,7 @@ final class RequestHeadTimeout extends ChannelDuplexHandler {
 
   /** Called by the relay handler once the codec has given it a request head. */
   void headReceived() {
+    openRequests++;
     awaitingHead = false;
     deadline = 0;
   }
@@ -59,7 +62,10 @@ final class RequestHeadTimeout extends ChannelDuplexHandler {
   @Override
   public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
     if (msg instanceof LastHttpContent && !(msg instanceof HttpResponse r && r.status().codeClass() == HttpStatusClass.INFORMATIONAL)) {
-      awaitingHead = true; // a response is complete: the next bytes start the next request
+      // A response is complete; with no other request open (pipelined heads already received count),
+      // the next bytes start the next request.
+      openRequests = Math.max(0, openRequests - 1);
+      awaitingHead = openRequests == 0;
     }
     ctx.write(msg, promise);
   }

@@ -627,6 +627,24 @@ class DataPlaneIT {
   }
 
   @Test
+  void pipelinedRequestsSentBeforeAHalfCloseAreAllAnswered() throws Exception {
+    int port = startRelay("http://127.0.0.1:" + h1Port + "/");
+    try (Socket s = new Socket("127.0.0.1", port)) {
+      s.setSoTimeout(10_000);
+      s.getOutputStream().write(
+          ("GET /first HTTP/1.1\r\nHost: x\r\n\r\nGET /second HTTP/1.1\r\nHost: x\r\n\r\n"
+                  + "GET /third HTTP/1.1\r\nHost: x\r\n\r\n")
+              .getBytes(StandardCharsets.US_ASCII));
+      s.shutdownOutput();
+
+      String out = readUntil(s.getInputStream(), null); // to the relay's close
+
+      assertThat(out.split("(?=HTTP/1\\.1 )")).hasSize(3);
+      assertThat(out).contains("uri=/first\n", "uri=/second\n", "uri=/third\n");
+    }
+  }
+
+  @Test
   void noContentAndNotModifiedCarryNoBody() throws Exception {
     int port = startRelay("http://127.0.0.1:" + h1Port + "/");
 
