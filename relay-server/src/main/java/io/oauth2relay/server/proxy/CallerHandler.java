@@ -312,7 +312,8 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
                   }
                   Throwable cause = error instanceof CompletionException ? error.getCause() : error;
                   if (cause instanceof TokenUnavailableException unavailable) {
-                    tokenUnavailable(ex, unavailable.getMessage(), unavailable.retryAfterSeconds());
+                    // Why (credentials rejected, provider down) is for the operator (log, /readyz), not the caller.
+                    tokenUnavailable(ex, "no valid access token", unavailable.retryAfterSeconds());
                   } else {
                     tokenUnavailable(ex, "no valid access token", 5);
                   }

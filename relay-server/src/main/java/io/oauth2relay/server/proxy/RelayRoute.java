@@ -225,7 +225,10 @@ public final class RelayRoute {
     }
     String decoded = QueryStringDecoder.decodeComponent(path.replace("+", "%2B"));
     for (String segment : decoded.split("[/\\\\]", -1)) {
-      if (segment.equals(".") || segment.equals("..")) {
+      // A path parameter does not hide a dot segment: Tomcat and Spring read "..;x" as "..".
+      int semi = segment.indexOf(';');
+      String name = semi < 0 ? segment : segment.substring(0, semi);
+      if (name.equals(".") || name.equals("..")) {
         return true;
       }
     }

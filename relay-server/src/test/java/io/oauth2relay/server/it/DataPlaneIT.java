@@ -561,6 +561,8 @@ class DataPlaneIT {
         .startsWith("HTTP/1.1 400");
     assertThat(raw(port, "CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n", "}"))
         .startsWith("HTTP/1.1 405");
+    // A dot segment behind a path parameter, which Tomcat and Spring upstreams read as "..".
+    assertThat(raw(port, "GET /api/..;x=1/admin HTTP/1.1\r\nHost: x\r\n\r\n", "}")).startsWith("HTTP/1.1 400");
     // And the relay still serves well-formed callers.
     assertThat(curl("http://127.0.0.1:" + port + "/after")).startsWith("HTTP/1.1 200");
   }
