@@ -312,8 +312,9 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
                   }
                   Throwable cause = error instanceof CompletionException ? error.getCause() : error;
                   if (cause instanceof TokenUnavailableException unavailable) {
-                    // Why (credentials rejected, provider down) is for the operator (log, /readyz), not the caller.
-                    tokenUnavailable(ex, "no valid access token", unavailable.retryAfterSeconds());
+                    // The reason (provider down, credentials rejected with its RFC 6749 code) helps the caller
+                    // tell an outage from a misconfiguration; it never holds a value (TokenHolder builds it).
+                    tokenUnavailable(ex, unavailable.getMessage(), unavailable.retryAfterSeconds());
                   } else {
                     tokenUnavailable(ex, "no valid access token", 5);
                   }
