@@ -513,14 +513,11 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
         return;
       }
     }
-    long next = 0;
-    for (long d : new long[] {ex.responseDeadline, ex.totalDeadline}) {
-      if (d != 0 && (next == 0 || d - next < 0)) {
-        next = d;
-      }
+    if (ex.responseDeadline != 0) {
+      checkBy(ex.responseDeadline); // checkBy keeps whichever check comes first
     }
-    if (next != 0) {
-      checkBy(next);
+    if (ex.totalDeadline != 0) {
+      checkBy(ex.totalDeadline);
     }
   }
 

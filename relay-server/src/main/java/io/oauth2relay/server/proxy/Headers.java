@@ -13,8 +13,7 @@ import java.util.Set;
 /** Hop-by-hop header handling (RFC 9110 §7.6.1). */
 final class Headers {
   /** Never forwarded in either direction; Connection may name more. */
-  private static final Set<AsciiString> HOP_BY_HOP =
-      Set.of(
+  private static final AsciiString[] HOP_BY_HOP = {
           HttpHeaderNames.CONNECTION,
           HttpHeaderNames.KEEP_ALIVE,
           AsciiString.cached("proxy-connection"),
@@ -33,9 +32,8 @@ final class Headers {
           HttpConversionUtil.ExtensionHeaderNames.PATH.text(),
           HttpConversionUtil.ExtensionHeaderNames.STREAM_PROMISE_ID.text(),
           HttpConversionUtil.ExtensionHeaderNames.STREAM_DEPENDENCY_ID.text(),
-          HttpConversionUtil.ExtensionHeaderNames.STREAM_WEIGHT.text());
-
-  private static final AsciiString[] HOP_BY_HOP_LIST = HOP_BY_HOP.toArray(new AsciiString[0]);
+          HttpConversionUtil.ExtensionHeaderNames.STREAM_WEIGHT.text()
+  };
 
   private Headers() {}
 
@@ -57,7 +55,7 @@ final class Headers {
   }
 
   private static boolean isHopByHop(CharSequence name) {
-    for (AsciiString h : HOP_BY_HOP_LIST) {
+    for (AsciiString h : HOP_BY_HOP) {
       if (h.contentEqualsIgnoreCase(name)) {
         return true;
       }
