@@ -321,14 +321,14 @@ port_of() { # target h2?
     relay:h1 | relay:h2) echo "$relay_port" ;; # h2c prior knowledge on the relay's one port
   esac
 }
-cpu_ticks() { # sum of utime+stime of the pids
-  local total=0 p f
+cpu_ticks() { # sum of utime+stime of the pids; with "sys" as $2, of stime only (the kernel's share)
+  local total=0 p f sys_only="${2:-}"
   for p in $1; do
     f="$(cat /proc/"$p"/stat 2>/dev/null)" || continue
     f="${f##*) }"
     # shellcheck disable=SC2086
     set -- $f
-    total=$((total + ${12} + ${13}))
+    if [ "$sys_only" = sys ]; then total=$((total + ${13})); else total=$((total + ${12} + ${13})); fi
   done
   echo "$total"
 }
@@ -437,20 +437,22 @@ for round in $(seq "$REPEATS"); do
       for target in $TARGETS; do
         ps_="$(proxy_pids "$target")"
         reset_peak_rss "$ps_"
-        c0="$(cpu_ticks "$ps_")"; s0="$(steal_ticks)"; a0="$(all_ticks)"
+        c0="$(cpu_ticks "$ps_")"; k0="$(cpu_ticks "$ps_" sys)"; s0="$(steal_ticks)"; a0="$(all_ticks)"
         read -r rps p50 p99 status < <(measure "$case_" "$conns" "$target")
-        c1="$(cpu_ticks "$ps_")"; s1="$(steal_ticks)"; a1="$(all_ticks)"
+        c1="$(cpu_ticks "$ps_")"; k1="$(cpu_ticks "$ps_" sys)"; s1="$(steal_ticks)"; a1="$(all_ticks)"
         rss="$(peak_rss_kb "$ps_")"
         steal="$(awk -v s=$((s1 - s0)) -v a=$((a1 - a0)) 'BEGIN {printf "%.1f", (a > 0 ? 100 * s / a : 0)}')"
         cpu_us="$(awk -v t=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v r="$rps" -v d="$DURATION" \
           'BEGIN {printf "%.1f", (r > 0 ? t / hz * 1e6 / (r * d) : 0)}')"
-        [ "$target" = direct ] && { rss=0; cpu_us=0; }
+        kernel_us="$(awk -v t=$((k1 - k0)) -v hz="$(getconf CLK_TCK)" -v r="$rps" -v d="$DURATION" \
+          'BEGIN {printf "%.1f", (r > 0 ? t / hz * 1e6 / (r * d) : 0)}')"
+        [ "$target" = direct ] && { rss=0; cpu_us=0; kernel_us=0; }
         if [ "$status" != ok ] && [ "$target" = relay ] && [ "$case_" = h2 ]; then
           status="n/a (relay has no h2c yet)"
         fi
         printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$case_" "$conns" "$target" "$rps" "$p50" \
           "$p99" "$rss" "$cpu_us" "$steal" "$status" >>"$results"
-        log "round $round $case_ c=$conns $target: ${rps} req/s p50 ${p50} ms p99 ${p99} ms rss $((rss / 1024)) MB cpu ${cpu_us} us/req steal ${steal}% $status"
+        log "round $round $case_ c=$conns $target: ${rps} req/s p50 ${p50} ms p99 ${p99} ms rss $((rss / 1024)) MB cpu ${cpu_us} us/req (kernel ${kernel_us}) steal ${steal}% $status"
       done
     done
   done

@@ -703,7 +703,8 @@ public final class ConfigLoader {
             case "text" -> "text/plain; charset=utf-8";
             case "", "none", "raw" -> null;
             default -> {
-              if (type.contains("/")) {
+              // Sent as Content-Type on each request, unchecked there (RelayRoute): checked here.
+              if (type.contains("/") && io.netty.handler.codec.http.HttpHeaderValidationUtil.validateValidHeaderValue(type) < 0) {
                 yield type;
               }
               problems.add("relay.type", "expected json, form, xml, text, raw or a media type such as application/json");

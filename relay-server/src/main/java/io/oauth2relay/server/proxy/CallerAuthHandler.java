@@ -9,7 +9,9 @@ import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.ssl.SslHandler;
@@ -171,7 +173,9 @@ final class CallerAuthHandler extends ChannelDuplexHandler {
 
   @Override
   public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
-    boolean last = msg instanceof LastHttpContent;
+    // A 100 Continue (a full response, hence a LastHttpContent too) is not the end of an answer.
+    boolean last = msg instanceof LastHttpContent
+        && !(msg instanceof HttpResponse r && r.status().codeClass() == HttpStatusClass.INFORMATIONAL);
     ctx.write(msg, promise);
     if (last && outstanding > 0 && --outstanding == 0 && refusal != null) {
       sendRefusal(ctx);

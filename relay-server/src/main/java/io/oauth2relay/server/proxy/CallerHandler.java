@@ -6,6 +6,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpRequest;
@@ -18,11 +19,11 @@ import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerUpgradeHandler;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http2.Http2StreamChannel;
-import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
@@ -87,6 +88,15 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
   private boolean inRead;
   /** The caller half-closed: the exchanges it sent are answered, then the connection closes. */
   private boolean inputShutdown;
+  /**
+   * Since when this HTTP/1.1 connection has had no exchange ({@code System.nanoTime}); the deadline check
+   * closes it once that lasts {@link RelayServer#CALLER_IDLE_TIMEOUT}. Kept here rather than by an
+   * IdleStateHandler, which costs a pipeline step and a clock read on every read.
+   */
+  private long idleSince;
+  private static final long IDLE_NANOS = RelayServer.CALLER_IDLE_TIMEOUT.toNanos();
+  /** Whether the first request has been seen (after which the h2c upgrade step is taken out). */
+  private boolean seenRequest;
 
   CallerHandler(Router router, Origins origins) {
     this.router = router;
@@ -115,7 +125,12 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
     int status;
     /** The token this exchange injected: the one to invalidate if the upstream rejects it. */
     TokenState token;
-    /** Copies of the request body as forwarded, kept for one replay after a 401 (null: not keeping). */
+    /** Whether the request body is kept for one replay after a 401 (in {@link #kept}). */
+    boolean keeping;
+    /**
+     * Copies of the request body as forwarded, kept for one replay; created with the first piece that has
+     * bytes, so a bodiless request keeps nothing (its replay ends with an empty last piece).
+     */
     List<HttpContent> kept;
     int keptBytes;
     boolean replayed;
@@ -131,9 +146,15 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
     /** When the whole exchange with the upstream must be over ({@code origin.totalTimeout}), or 0. */
     long totalDeadline;
 
+    /** Read from the caller's head before it is rewritten for the upstream. */
+    final boolean http10;
+    final boolean head;
+
     Exchange(HttpRequest request) {
       this.request = request;
       this.keepAlive = HttpUtil.isKeepAlive(request);
+      this.http10 = request.protocolVersion().equals(HttpVersion.HTTP_1_0);
+      this.head = request.method().equals(HttpMethod.HEAD);
     }
   }
 
@@ -142,11 +163,23 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
     this.ctx = ctx;
     this.stream = ctx.channel() instanceof Http2StreamChannel;
     this.headTimeout = ctx.pipeline().get(RequestHeadTimeout.class);
+    if (ctx.channel().isActive()) {
+      becomeIdle(); // added after ALPN chose HTTP/1.1: channelActive has already gone by
+    }
   }
 
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
+    becomeIdle();
     readIfWanted();
+  }
+
+  /** Starts this connection's idle clock (HTTP/1.1 only: an HTTP/2 connection has its own). */
+  private void becomeIdle() {
+    if (!stream) {
+      idleSince = System.nanoTime();
+      checkBy(idleSince + IDLE_NANOS);
+    }
   }
 
   @Override
@@ -156,8 +189,14 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
       ReferenceCountUtil.release(msg);
       return;
     }
-    if (msg instanceof HttpRequest && headTimeout != null) {
-      headTimeout.headReceived();
+    if (msg instanceof HttpRequest) {
+      if (headTimeout != null) {
+        headTimeout.headReceived();
+      }
+      if (!seenRequest) {
+        seenRequest = true;
+        dropUpgradeStep();
+      }
     }
     if (msg instanceof FullHttpRequest full) {
       // HTTP/2 gives a request that ends with its headers as one message: take it as head and end, so
@@ -170,6 +209,20 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
       queue.add(http);
     }
     drain();
+  }
+
+  /**
+   * Takes the {@code Upgrade: h2c} step out of the pipeline once a connection's first request has gone
+   * by without switching: clients ask on the first request (RFC 9113 §3.1 deprecates the mechanism
+   * altogether), and the step costs a hop and a retain/release on every message after.
+   */
+  private void dropUpgradeStep() {
+    if (!stream) {
+      HttpServerUpgradeHandler upgrade = ctx.pipeline().get(HttpServerUpgradeHandler.class);
+      if (upgrade != null) {
+        ctx.pipeline().remove(upgrade);
+      }
+    }
   }
 
   /** Processes queued caller messages as far as the current state allows, then asks for more. */
@@ -270,7 +323,15 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
     }
     long length = HttpUtil.getContentLength(request, 0L);
     if (route.replayLimit() > 0 && length <= route.replayLimit()) {
-      ex.kept = new ArrayList<>(2);
+      ex.keeping = true;
+    }
+    if (HttpUtil.is100ContinueExpected(request)) {
+      // Only once the request may go on: a refused caller gets its final answer instead (RFC 9110
+      // §10.1.1), and is spared sending a body that would be discarded.
+      request.headers().remove(HttpHeaderNames.EXPECT);
+      ctx.writeAndFlush(
+          new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE, Unpooled.EMPTY_BUFFER),
+          ctx.voidPromise());
     }
     withToken(ex, this::proceed);
   }
@@ -404,20 +465,27 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
 
   private void send(Exchange ex, HttpRequest head) {
     startTotalTimeout(ex);
-    origin.write(head).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+    // Void promises: a failed write fires exceptionCaught on the origin channel, and OriginHandler closes
+    // it, which is what a close-on-failure listener per write did, without a promise and a listener each.
+    origin.write(head, origin.voidPromise());
     if (ex.replayed) {
       if (ex.replacementBody != null) {
         // relay.data stands in for the body: rendered again with the renewed token, never the kept copy.
         releaseKept(ex);
-        ex.kept = new ArrayList<>(1);
-        origin.write(new DefaultLastHttpContent(Unpooled.wrappedBuffer(ex.replacementBody)))
-            .addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+        origin.write(new DefaultLastHttpContent(Unpooled.wrappedBuffer(ex.replacementBody)), origin.voidPromise());
       } else {
         // The whole body was kept: send it again as it went the first time, then wait for the answer.
-        for (HttpContent content : ex.kept) {
-          origin.write(content).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+        boolean ended = false;
+        if (ex.kept != null) {
+          for (HttpContent content : ex.kept) {
+            ended = content instanceof LastHttpContent;
+            origin.write(content, origin.voidPromise());
+          }
+          ex.kept.clear();
         }
-        ex.kept.clear();
+        if (!ended) {
+          origin.write(LastHttpContent.EMPTY_LAST_CONTENT, origin.voidPromise());
+        }
       }
       ex.keptBytes = 0;
       awaitResponse(ex);
@@ -441,7 +509,7 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
         out = new DefaultLastHttpContent(Unpooled.wrappedBuffer(ex.replacementBody));
       }
       keep(ex, out);
-      origin.write(out).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+      origin.write(out, origin.voidPromise());
     }
     if (last) {
       ex.requestDone = true;
@@ -488,10 +556,25 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
   private void checkDeadlines() {
     deadlineCheck = null;
     Exchange ex = exchange;
-    if (closing || ex == null || ex.local) {
+    if (closing) {
       return;
     }
     long now = System.nanoTime();
+    if (ex == null) {
+      if (stream) {
+        return;
+      }
+      if (queue.isEmpty() && now - (idleSince + IDLE_NANOS) >= 0) {
+        closing = true;
+        ctx.close(); // an idle keep-alive caller
+      } else {
+        checkBy(idleSince + IDLE_NANOS);
+      }
+      return;
+    }
+    if (ex.local) {
+      return;
+    }
     if (ex.totalDeadline != 0 && now - ex.totalDeadline >= 0) {
       ex.totalDeadline = 0;
       ex.responseDeadline = 0;
@@ -530,7 +613,7 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
    * the buffer (a retained duplicate, no bytes copied); past the limit everything kept is released.
    */
   private void keep(Exchange ex, HttpContent content) {
-    if (ex.kept == null || ex.replayed) {
+    if (!ex.keeping || ex.replayed) {
       return;
     }
     int size = content.content().readableBytes();
@@ -538,11 +621,18 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
       releaseKept(ex);
       return;
     }
+    if (content == LastHttpContent.EMPTY_LAST_CONTENT) {
+      return; // the replay ends with one of its own
+    }
     ex.keptBytes += size;
+    if (ex.kept == null) {
+      ex.kept = new ArrayList<>(2);
+    }
     ex.kept.add(content.retainedDuplicate());
   }
 
   private static void releaseKept(Exchange ex) {
+    ex.keeping = false;
     if (ex.kept != null) {
       for (HttpContent c : ex.kept) {
         c.release();
@@ -557,7 +647,7 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
    * {@code WWW-Authenticate} naming another error than {@code invalid_token} is passed through.
    */
   private boolean replayable(Exchange ex, HttpResponse response) {
-    if (ex.kept == null || ex.replayed || !ex.requestDone || ex.token == null) {
+    if (!ex.keeping || ex.replayed || !ex.requestDone || ex.token == null) {
       return false;
     }
     String challenge = response.headers().get(HttpHeaderNames.WWW_AUTHENTICATE);
@@ -624,8 +714,7 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
     ex.responseStarted = true;
     ex.originReusable = HttpUtil.isKeepAlive(response);
     boolean chunked = HttpUtil.isTransferEncodingChunked(response);
-    boolean bodyless =
-        ex.request.method().equals(HttpMethod.HEAD) || status == 204 || status == 304;
+    boolean bodyless = ex.head || status == 204 || status == 304;
     Headers.stripHopByHop(response.headers());
     response.setProtocolVersion(HttpVersion.HTTP_1_1);
     if (!bodyless && !response.headers().contains(HttpHeaderNames.CONTENT_LENGTH)) {
@@ -633,7 +722,7 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
         ex.closeDelimited = true;
         ex.originReusable = false;
       }
-      if (ex.request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
+      if (ex.http10) {
         ex.keepAlive = false; // an HTTP/1.0 caller reads the body until we close
       } else {
         response.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
@@ -641,10 +730,11 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
     }
     if (!ex.keepAlive) {
       response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-    } else if (ex.request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
+    } else if (ex.http10) {
       response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
     }
-    ctx.write(response);
+    // Void promises on the caller side too: a failed write fires exceptionCaught here, which aborts.
+    ctx.write(response, ctx.voidPromise());
   }
 
   void responseContent(HttpContent content) {
@@ -688,7 +778,7 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
       }
       return;
     }
-    ctx.write(content);
+    ctx.write(content, ctx.voidPromise());
     if (last) {
       ex.responseDone = true;
       ctx.flush();
@@ -843,6 +933,7 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
       }
       return;
     }
+    becomeIdle();
     drain();
   }
 
@@ -898,11 +989,6 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-    if (evt instanceof IdleStateEvent && exchange == null) {
-      closing = true;
-      ctx.close(); // an idle keep-alive caller
-      return;
-    }
     if (evt instanceof ChannelInputShutdownEvent) {
       // The caller half-closed (half-closure is allowed so that this reaches us): what it sent before is
       // still answered, and the connection closes after that; a request cut short cannot be relayed.

@@ -2,6 +2,7 @@ package io.oauth2relay.server.proxy;
 
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValidationUtil;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
@@ -40,11 +41,13 @@ import java.util.Set;
 public final class RelayRoute {
   private static final AsciiString AUTHORIZATION = HttpHeaderNames.AUTHORIZATION;
   /**
-   * Headers of origin requests, whose names are not validated again: each comes from the caller's head,
-   * which the codec validated, or from the config, which {@code ConfigLoader} validated at start-up.
+   * Headers of origin requests, which are not validated again as they are set: each name and value comes
+   * from the caller's head, which the codec validated, from the config, which {@code ConfigLoader}
+   * validated at start-up, or from what a token state injects, validated once per state
+   * ({@link #injection}). Validating again per request cost a scan of the token on every request.
    */
-  private static final io.netty.handler.codec.http.HttpHeadersFactory NAMES_CHECKED =
-      io.netty.handler.codec.http.DefaultHttpHeadersFactory.headersFactory().withNameValidation(false);
+  private static final io.netty.handler.codec.http.HttpHeadersFactory CHECKED =
+      io.netty.handler.codec.http.DefaultHttpHeadersFactory.headersFactory().withValidation(false);
 
   private final String name;
   /** {@code ""} for every path, else {@code /seg...} without a trailing slash. */
@@ -279,7 +282,14 @@ public final class RelayRoute {
 
   private static AsciiString zeroable(TokenState state, byte[] bytes) {
     state.zeroWithState(bytes);
-    return new AsciiString(bytes, false); // wraps, no copy: zeroed with the state
+    AsciiString value = new AsciiString(bytes, false); // wraps, no copy: zeroed with the state
+    // Checked here, once per token state, because the origin request's headers do not check (CHECKED).
+    // A secret rendered into a header (say, an authstring with a line break) must not split the request;
+    // the message names no value.
+    if (HttpHeaderValidationUtil.validateValidHeaderValue(value) >= 0) {
+      throw new IllegalStateException("an injected header value contains control characters");
+    }
+    return value;
   }
 
   /** The outbound request head for {@code in} with {@code state}'s token injected. */
@@ -311,7 +321,7 @@ public final class RelayRoute {
     if (query != null && !query.isEmpty()) {
       target.append('?').append(query);
     }
-    DefaultHttpRequest out = new DefaultHttpRequest(HttpVersion.HTTP_1_1, in.method(), target.toString(), NAMES_CHECKED);
+    DefaultHttpRequest out = new DefaultHttpRequest(HttpVersion.HTTP_1_1, in.method(), target.toString(), CHECKED);
     HttpHeaders headers = out.headers();
     Headers.copyEndToEnd(in.headers(), headers, replacedHeaderArray);
     headers.set(HttpHeaderNames.HOST, hostHeader);

@@ -10,7 +10,6 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
-import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
 import io.netty.handler.codec.http.HttpServerUpgradeHandler;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http2.CleartextHttp2ServerUpgradeHandler;
@@ -44,12 +43,13 @@ import org.slf4j.LoggerFactory;
  * gets a pipeline of named steps:
  *
  * <pre>
- *   HTTP/1.1:  [tls] -> head-timeout -> http (HttpServerCodec) -> observe -> continue -> idle -> authenticate
- *                 -> relay (CallerHandler)
+ *   HTTP/1.1:  [tls] -> head-timeout -> http (HttpServerCodec) -> observe -> authenticate -> relay (CallerHandler)
  *   cleartext: head-timeout -> h2c (CleartextHttp2ServerUpgradeHandler: the HTTP/2 preface, or HTTP/1.1
  *                 with its codec and Upgrade: h2c handling) -> observe -> ... as HTTP/1.1
  *   HTTP/2:    [tls] -> h2 (Http2FrameCodec) -> h2-idle -> streams (Http2MultiplexHandler)
- *                 each stream channel: h2-http (frames <-> HttpObjects) -> continue -> observe, authenticate -> relay
+ *                 each stream channel: h2-http (frames <-> HttpObjects) -> observe -> authenticate -> relay
+ *
+ *   (the h2c upgrade step leaves after a connection's first request; authenticate only when configured)
  * </pre>
  *
  * <p>An HTTP/2 stream is a child channel that speaks {@code HttpObject}s, so {@link CallerHandler} relays
@@ -70,8 +70,6 @@ public final class RelayServer implements AutoCloseable {
   static final String ALPN = "alpn";
   static final String HTTP = "http";
   static final String H2C = "h2c";
-  static final String CONTINUE = "continue";
-  static final String IDLE = "idle";
   static final String H2 = "h2";
   static final String H2_IDLE = "h2-idle";
   static final String STREAMS = "streams";
@@ -210,11 +208,11 @@ public final class RelayServer implements AutoCloseable {
             }));
   }
 
+  /**
+   * The steps after the codec. {@code Expect: 100-continue} and the keep-alive idle timeout are the relay
+   * handler's own: as pipeline steps they cost a hop for every message of every request.
+   */
   private void addHttp1Steps(ChannelPipeline p) {
-    p.addLast(CONTINUE, new HttpServerExpectContinueHandler());
-    // Reader idle only: a keep-alive caller is idle when it sends no request, and watching writes too would
-    // cost a listener on every write (CallerHandler ignores the event while an exchange is under way).
-    p.addLast(IDLE, new IdleStateHandler(CALLER_IDLE_TIMEOUT.toSeconds(), 0, 0, TimeUnit.SECONDS));
     steps.addAuthentication(p);
     p.addLast(RELAY, new CallerHandler(router, origins));
   }
@@ -232,7 +230,7 @@ public final class RelayServer implements AutoCloseable {
   static final int BODY_PIECE = 64 * 1024;
 
   private static void removeHttp1Steps(ChannelPipeline p) {
-    for (String name : new String[] {HEAD_TIMEOUT, CONTINUE, IDLE, InboundSteps.AUTHENTICATE, RELAY}) {
+    for (String name : new String[] {HEAD_TIMEOUT, InboundSteps.AUTHENTICATE, RELAY}) {
       if (p.get(name) != null) {
         p.remove(name);
       }
@@ -269,7 +267,6 @@ public final class RelayServer implements AutoCloseable {
         ch.config().setAutoRead(false); // reads are driven by the origin's writability, as on HTTP/1.1
         ChannelPipeline p = ch.pipeline();
         p.addLast("h2-http", new Http2StreamFrameToHttpObjectCodec(true));
-        p.addLast(CONTINUE, new HttpServerExpectContinueHandler());
         steps.addStreamSteps(p);
         p.addLast(RELAY, new CallerHandler(router, origins));
       }
