@@ -146,15 +146,23 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
     /** When the whole exchange with the upstream must be over ({@code origin.totalTimeout}), or 0. */
     long totalDeadline;
 
-    /** Read from the caller's head before it is rewritten for the upstream. */
+    /** Read from the caller's head before it is rewritten for the upstream, in place. */
     final boolean http10;
     final boolean head;
+    /** The caller's request target (the head's own becomes the upstream's). */
+    final String target;
+    /** Whether the caller frames a body (relay.data gives a bodiless request one upstream). */
+    final boolean expectsBody;
+    /** The head as rewritten for the upstream, once it has been; {@code null} before. */
+    RelayRoute.Outbound outbound;
 
     Exchange(HttpRequest request) {
       this.request = request;
       this.keepAlive = HttpUtil.isKeepAlive(request);
       this.http10 = request.protocolVersion().equals(HttpVersion.HTTP_1_0);
       this.head = request.method().equals(HttpMethod.HEAD);
+      this.target = request.uri();
+      this.expectsBody = expectsBody(request);
     }
   }
 
@@ -300,7 +308,9 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
         return;
       }
     }
-    if (request.decoderResult().isFailure()) {
+    if (request.decoderResult().isFailure() || Headers.firstInvalidValue(request.headers()) != null) {
+      // The codecs check names; values are checked here, before anything of the head is used or forwarded
+      // (RelayHeaders explains why).
       ex.keepAlive = false;
       respond(ex, HttpResponseStatus.BAD_REQUEST, "bad_request", "malformed HTTP request", null);
       return;
@@ -407,7 +417,10 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
   private void proceed(Exchange ex, TokenState token) {
     ex.token = token;
     RelayRoute route = ex.route;
-    RelayRoute.Outbound outbound = route.outbound(ex.request, token, caller());
+    // The first attempt rewrites the caller's head in place; a replay only puts the renewed token in.
+    RelayRoute.Outbound outbound =
+        ex.outbound == null ? route.outbound(ex.request, token, caller()) : route.inject(ex.outbound, token);
+    ex.outbound = outbound;
     ex.replacementBody = outbound.replacementBody();
     if (origin != null && origin.isActive()) {
       send(ex, outbound.head()); // a replay on the connection that carried the first attempt
@@ -876,7 +889,7 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
     ex.responseDone = true;
     ex.status = response.status().code();
     ex.originReusable = false;
-    if (!ex.requestDone && expectsBody(ex.request)) {
+    if (!ex.requestDone && ex.expectsBody) {
       // Reading and discarding an unknown amount of body is worse than making the caller reconnect.
       ex.keepAlive = false;
     }
@@ -906,7 +919,7 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
     cancelResponseTimer(ex);
     releaseKept(ex);
     if (log.isDebugEnabled()) {
-      String uri = ex.request.uri();
+      String uri = ex.target;
       int q = uri.indexOf('?');
       log.debug(
           "{} {} -> {} in {} ms",

@@ -1,6 +1,7 @@
 package io.oauth2relay.server.proxy;
 
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValidationUtil;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http2.HttpConversionUtil;
@@ -35,65 +36,78 @@ final class Headers {
           HttpConversionUtil.ExtensionHeaderNames.STREAM_DEPENDENCY_ID.text(),
           HttpConversionUtil.ExtensionHeaderNames.STREAM_WEIGHT.text()
   };
-  /**
-   * Request headers the relay never copies besides {@link #HOP_BY_HOP}: it answers {@code Expect} itself
-   * before forwarding, and sets {@code Host} to the upstream's.
-   */
-  private static final AsciiString[] REQUEST_ONLY = {HttpHeaderNames.EXPECT, HttpHeaderNames.HOST};
 
   private Headers() {}
 
   /**
-   * Copies end-to-end headers from {@code in} to {@code out}: drops hop-by-hop headers, those the
-   * {@code Connection} header names, and those in {@code replaced} (lower-case names the relay sets).
+   * The name of the first header whose value has a character no field value may have (controls other
+   * than HTAB, DEL: RFC 9110 §5.5), or {@code null} when all are valid. A bare CR or NUL forwarded in a
+   * value would let a caller split or confuse the upstream's parse of the request.
    */
-  static void copyEndToEnd(HttpHeaders in, HttpHeaders out, String[] replaced) {
-    CharSequence[] named = connectionNamed(in);
-    for (Iterator<Map.Entry<CharSequence, CharSequence>> it = in.iteratorCharSequence(); it.hasNext(); ) {
+  static CharSequence firstInvalidValue(HttpHeaders headers) {
+    for (Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence(); it.hasNext(); ) {
+      Map.Entry<CharSequence, CharSequence> h = it.next();
+      if (HttpHeaderValidationUtil.validateValidHeaderValue(h.getValue()) >= 0) {
+        return h.getKey();
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Removes, in place, what a request head must not carry upstream: hop-by-hop headers, those the
+   * {@code Connection} header names, {@code Expect}, and those in {@code replaced} (lower-case names the
+   * relay sets). {@code Host} stays for the caller to read and set.
+   */
+  static void stripForUpstream(HttpHeaders headers, String[] replaced) {
+    strip(headers, replaced);
+  }
+
+  /** Removes hop-by-hop headers, and those the {@code Connection} header names, in place (responses). */
+  static void stripHopByHop(HttpHeaders headers) {
+    strip(headers, null);
+  }
+
+  /**
+   * One pass finds what goes (usually just {@code Connection}, and {@code Keep-Alive} on responses), then
+   * each name found is removed: cheaper than a removal per hop-by-hop name, each a hash and a bucket walk.
+   *
+   * @param replaced names to drop besides, and {@code Expect}, for a request; {@code null} for a response
+   */
+  private static void strip(HttpHeaders headers, String[] replaced) {
+    Names drop = null;
+    for (Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence(); it.hasNext(); ) {
       Map.Entry<CharSequence, CharSequence> h = it.next();
       CharSequence name = h.getKey();
-      if (isHopByHop(name) || contains(REQUEST_ONLY, name) || contains(replaced, name) || contains(named, name)) {
-        continue;
+      if (isHopByHop(name)) {
+        drop = Names.add(drop, name);
+        if (AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.CONNECTION)) {
+          drop = addConnectionNamed(h.getValue(), drop);
+        }
+      } else if (replaced != null
+          && (AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.EXPECT) || contains(replaced, name))) {
+        drop = Names.add(drop, name);
       }
-      out.add(name, h.getValue());
+    }
+    if (drop != null) {
+      for (int i = 0; i < drop.count; i++) {
+        headers.remove(drop.names[i]);
+      }
     }
   }
 
-  /** Removes hop-by-hop headers from a message in place (for responses). */
-  static void stripHopByHop(HttpHeaders headers) {
-    CharSequence[] named = connectionNamed(headers);
-    if (named != null) {
-      for (CharSequence name : named) {
-        headers.remove(name);
+  /** A small growable list of names, made only when something is to be dropped. */
+  private static final class Names {
+    CharSequence[] names = new CharSequence[4];
+    int count;
+
+    static Names add(Names list, CharSequence name) {
+      Names l = list == null ? new Names() : list;
+      if (l.count == l.names.length) {
+        l.names = Arrays.copyOf(l.names, l.count * 2);
       }
-    }
-    // One pass to find them (usually just Connection and Keep-Alive) instead of a removal per name.
-    CharSequence first = null;
-    CharSequence second = null;
-    boolean more = false;
-    for (Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence(); it.hasNext(); ) {
-      CharSequence name = it.next().getKey();
-      if (isHopByHop(name)) {
-        if (first == null) {
-          first = name;
-        } else if (second == null) {
-          second = name;
-        } else {
-          more = true;
-        }
-      }
-    }
-    if (more) {
-      for (AsciiString name : HOP_BY_HOP) {
-        headers.remove(name);
-      }
-      return;
-    }
-    if (first != null) {
-      headers.remove(first);
-    }
-    if (second != null) {
-      headers.remove(second);
+      l.names[l.count++] = name;
+      return l;
     }
   }
 
@@ -102,57 +116,43 @@ final class Headers {
   }
 
   private static boolean contains(CharSequence[] names, CharSequence name) {
-    if (names != null) {
-      for (CharSequence s : names) {
-        if (AsciiString.contentEqualsIgnoreCase(s, name)) {
-          return true;
-        }
+    for (CharSequence s : names) {
+      if (AsciiString.contentEqualsIgnoreCase(s, name)) {
+        return true;
       }
     }
     return false;
   }
 
   /**
-   * The extension headers the {@code Connection} header names (RFC 9110 §7.6.1), or {@code null} when it
-   * names none: its options {@code close} and {@code keep-alive}, and the hop-by-hop names, are not counted.
+   * Adds the extension headers a {@code Connection} value names (RFC 9110 §7.6.1) to {@code drop}: its
+   * options {@code close} and {@code keep-alive}, and hop-by-hop names (dropped anyway), are not added.
    */
-  private static CharSequence[] connectionNamed(HttpHeaders headers) {
-    CharSequence[] named = null;
-    int count = 0;
-    for (Iterator<? extends CharSequence> values = headers.valueCharSequenceIterator(HttpHeaderNames.CONNECTION);
-        values.hasNext(); ) {
-      CharSequence value = values.next();
-      int start = 0;
-      while (start <= value.length()) {
-        int comma = indexOf(value, ',', start);
-        int end = comma < 0 ? value.length() : comma;
-        int from = start;
-        int to = end;
-        while (from < to && isSpace(value.charAt(from))) {
-          from++;
-        }
-        while (to > from && isSpace(value.charAt(to - 1))) {
-          to--;
-        }
-        if (to > from) {
-          CharSequence token = value.subSequence(from, to);
-          if (!AsciiString.contentEqualsIgnoreCase(token, HttpHeaderValues.CLOSE)
-              && !isHopByHop(token)) {
-            if (named == null) {
-              named = new CharSequence[4];
-            } else if (count == named.length) {
-              named = Arrays.copyOf(named, count * 2);
-            }
-            named[count++] = token;
-          }
-        }
-        if (comma < 0) {
-          break;
-        }
-        start = comma + 1;
+  private static Names addConnectionNamed(CharSequence value, Names drop) {
+    int start = 0;
+    while (start <= value.length()) {
+      int comma = indexOf(value, ',', start);
+      int end = comma < 0 ? value.length() : comma;
+      int from = start;
+      int to = end;
+      while (from < to && isSpace(value.charAt(from))) {
+        from++;
       }
+      while (to > from && isSpace(value.charAt(to - 1))) {
+        to--;
+      }
+      if (to > from) {
+        CharSequence token = value.subSequence(from, to);
+        if (!AsciiString.contentEqualsIgnoreCase(token, HttpHeaderValues.CLOSE) && !isHopByHop(token)) {
+          drop = Names.add(drop, token);
+        }
+      }
+      if (comma < 0) {
+        break;
+      }
+      start = comma + 1;
     }
-    return named == null || count == named.length ? named : Arrays.copyOf(named, count);
+    return drop;
   }
 
   private static int indexOf(CharSequence s, char c, int from) {

@@ -24,7 +24,6 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SupportedCipherSuiteFilter;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import io.oauth2relay.server.config.OriginSpec;
@@ -32,7 +31,6 @@ import io.oauth2relay.server.config.TemplateValues;
 import io.oauth2relay.server.internal.PemKeys;
 import java.security.GeneralSecurityException;
 import java.util.Arrays;
-import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLParameters;
 import org.slf4j.Logger;
@@ -199,9 +197,11 @@ final class OriginConnector {
 
   private void addHttp1(ChannelPipeline p) {
     // Body pieces of up to 64 KiB, as on the listener (RelayServer.httpCodec explains why).
-    HttpDecoderConfig decoding = new HttpDecoderConfig().setMaxChunkSize(RelayServer.BODY_PIECE);
+    HttpDecoderConfig decoding =
+        new HttpDecoderConfig().setMaxChunkSize(RelayServer.BODY_PIECE).setHeadersFactory(RelayHeaders.UPSTREAM_HEADS)
+            .setTrailersFactory(RelayHeaders.TRAILERS);
     p.addLast("http", new HttpClientCodec(decoding, false, false));
-    p.addLast("idle", new IdleStateHandler(0, 0, spec.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
+    p.addLast("idle", new IdleWatch(spec.idleTimeout().toMillis()));
     p.addLast("relay", new OriginHandler());
   }
 
@@ -213,7 +213,7 @@ final class OriginConnector {
     // Streams above the upstream's SETTINGS_MAX_CONCURRENT_STREAMS wait for a free slot instead of being
     // refused (which would be a 502 under load).
     p.addLast("h2", Http2FrameCodecBuilder.forClient().initialSettings(settings).encoderEnforceMaxConcurrentStreams(true).build());
-    p.addLast("h2-idle", new IdleStateHandler(0, 0, spec.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
+    p.addLast("h2-idle", new IdleWatch(spec.idleTimeout().toMillis()));
     p.addLast("h2-idle-close", new CloseOnIdle());
     p.addLast("streams", new Http2MultiplexHandler(new ChannelInitializer<Channel>() {
       @Override
@@ -236,7 +236,7 @@ final class OriginConnector {
               protected void initChannel(Http2StreamChannel ch) {
                 ChannelPipeline p = ch.pipeline();
                 p.addLast("h2-http", new Http2StreamFrameToHttpObjectCodec(false));
-                p.addLast("idle", new IdleStateHandler(0, 0, spec.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
+                p.addLast("idle", new IdleWatch(spec.idleTimeout().toMillis()));
                 p.addLast("relay", new OriginHandler());
               }
             })

@@ -1,6 +1,5 @@
 package io.oauth2relay.server.proxy;
 
-import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValidationUtil;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -40,14 +39,6 @@ import java.util.Set;
  */
 public final class RelayRoute {
   private static final AsciiString AUTHORIZATION = HttpHeaderNames.AUTHORIZATION;
-  /**
-   * Headers of origin requests, which are not validated again as they are set: each name and value comes
-   * from the caller's head, which the codec validated, from the config, which {@code ConfigLoader}
-   * validated at start-up, or from what a token state injects, validated once per state
-   * ({@link #injection}). Validating again per request cost a scan of the token on every request.
-   */
-  private static final io.netty.handler.codec.http.HttpHeadersFactory CHECKED =
-      io.netty.handler.codec.http.DefaultHttpHeadersFactory.headersFactory().withValidation(false);
 
   private final String name;
   /** {@code ""} for every path, else {@code /seg...} without a trailing slash. */
@@ -72,6 +63,9 @@ public final class RelayRoute {
   /** Decoded names of query parameters the relay sets: the caller's values of these are dropped. */
   private final Set<String> replacedParameters;
   private final boolean injectDefaultAuthorization;
+  /** This hop's {@code Via} entry for HTTP/1.1 and HTTP/2 callers ({@code null}: no Via). */
+  private final AsciiString viaHttp1;
+  private final AsciiString viaHttp2;
   private final int replayLimit;
 
   /**
@@ -130,6 +124,8 @@ public final class RelayRoute {
     // The caller's own credentials never reach the upstream, whatever the relay injects instead.
     replacedHeaders.add("authorization");
     this.replacedHeaderArray = replacedHeaders.toArray(new String[0]);
+    this.viaHttp1 = origin.via() == null ? null : AsciiString.of("1.1 " + origin.via());
+    this.viaHttp2 = origin.via() == null ? null : AsciiString.of("2 " + origin.via());
   }
 
   private static String hostLiteral(String host) {
@@ -191,8 +187,8 @@ public final class RelayRoute {
       return new Refusal(400, "bad_request", "request target must be a path starting with /");
     }
     int q = uri.indexOf('?');
-    String path = q < 0 ? uri : uri.substring(0, q);
-    if (hasDotSegment(path) || path.indexOf('#') >= 0) {
+    int pathEnd = q < 0 ? uri.length() : q;
+    if (hasDotSegment(uri, pathEnd) || uri.lastIndexOf('#', pathEnd - 1) >= 0) {
       return new Refusal(400, "bad_request", "request path must not contain . or .. segments");
     }
     HttpHeaders h = request.headers();
@@ -216,16 +212,18 @@ public final class RelayRoute {
     return null;
   }
 
-  private static boolean hasDotSegment(String path) {
+  /** Whether {@code uri}'s path, its first {@code end} characters, has a dot segment. */
+  private static boolean hasDotSegment(String uri, int end) {
     // The common path has neither dots nor escapes nor backslashes: decide without allocating.
     boolean suspicious = false;
-    for (int i = 0; i < path.length() && !suspicious; i++) {
-      char c = path.charAt(i);
+    for (int i = 0; i < end && !suspicious; i++) {
+      char c = uri.charAt(i);
       suspicious = c == '.' || c == '%' || c == '\\';
     }
     if (!suspicious) {
       return false;
     }
+    String path = uri.substring(0, end);
     String decoded = QueryStringDecoder.decodeComponent(path.replace("+", "%2B"));
     for (String segment : decoded.split("[/\\\\]", -1)) {
       // A path parameter does not hide a dot segment: Tomcat and Spring read "..;x" as "..".
@@ -283,7 +281,8 @@ public final class RelayRoute {
   private static AsciiString zeroable(TokenState state, byte[] bytes) {
     state.zeroWithState(bytes);
     AsciiString value = new AsciiString(bytes, false); // wraps, no copy: zeroed with the state
-    // Checked here, once per token state, because the origin request's headers do not check (CHECKED).
+    // Checked here, once per token state, because the head it goes into does not check values as they
+    // are set (RelayHeaders.CALLER_HEADS).
     // A secret rendered into a header (say, an authstring with a line break) must not split the request;
     // the message names no value.
     if (HttpHeaderValidationUtil.validateValidHeaderValue(value) >= 0) {
@@ -298,18 +297,75 @@ public final class RelayRoute {
   }
 
   /**
-   * The outbound request head for {@code in} with {@code state}'s token injected and, when the route
-   * forwards them, {@code X-Forwarded-*} and {@code Via} describing {@code caller}.
+   * Rewrites {@code in}, in place, into the upstream's request head with {@code state}'s token injected
+   * and, when the route forwards them, {@code X-Forwarded-*} and {@code Via} describing {@code caller}. In
+   * place, because a second head per request (a map, its entries, the target) was a third of what a
+   * relayed request allocated. {@code in} must not be read as the caller's afterwards: whatever is needed
+   * of it (target, method, version, framing) is read before, or kept in the returned {@link Outbound}.
    *
+   * @param in a caller's request head whose values {@link Headers#firstInvalidValue} found valid
    * @param caller who sent {@code in}, or {@code null} to add no forwarding headers
    */
   Outbound outbound(HttpRequest in, TokenState state, Caller caller) {
+    String callerUri = in.uri();
+    HttpHeaders headers = in.headers();
+    boolean chunked = HttpUtil.isTransferEncodingChunked(in);
+    boolean bodiless = !chunked && HttpUtil.getContentLength(in, 0L) <= 0;
+    String callerHost = headers.get(HttpHeaderNames.HOST);
+    Headers.stripForUpstream(headers, replacedHeaderArray);
+    headers.set(HttpHeaderNames.HOST, hostHeader);
+    if (caller != null) {
+      addForwarding(headers, callerHost, caller);
+    }
+    if (chunked) {
+      headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+    }
+    in.setProtocolVersion(HttpVersion.HTTP_1_1);
+    return new Outbound(in, injectInto(in, callerUri, bodiless, state), callerUri, bodiless);
+  }
+
+  /**
+   * Puts {@code state}'s token into a head {@link #outbound} rewrote: the target (a query parameter may
+   * carry the token), the injected headers, and {@code relay.data} standing in for an empty body. Called
+   * again with the renewed token when the upstream's 401 is replayed.
+   */
+  Outbound inject(Outbound out, TokenState state) {
+    return new Outbound(out.head(), injectInto(out.head(), out.callerUri(), out.bodiless(), state), out.callerUri(),
+        out.bodiless());
+  }
+
+  /** {@link #inject}'s work; returns the {@code relay.data} body standing in for an empty one, or null. */
+  private byte[] injectInto(HttpRequest head, String callerUri, boolean bodiless, TokenState state) {
     Injection inj = state.derived(this::injection);
-    String uri = in.uri();
+    head.setUri(target(callerUri, inj));
+    HttpHeaders headers = head.headers();
+    for (int i = 0; i < inj.names().length; i++) {
+      headers.set(inj.names()[i], inj.values()[i]);
+    }
+    boolean hasBody = !bodiless;
+    byte[] replacement = null;
+    if (!hasBody && inj.data() != null && inj.data().length > 0) {
+      replacement = inj.data();
+      headers.setInt(HttpHeaderNames.CONTENT_LENGTH, replacement.length);
+      hasBody = true;
+    }
+    if (hasBody && contentType != null && !headers.contains(HttpHeaderNames.CONTENT_TYPE)) {
+      headers.set(HttpHeaderNames.CONTENT_TYPE, contentType);
+    }
+    return replacement;
+  }
+
+  /** The upstream's request target for the caller's {@code uri}: usually the caller's own, unchanged. */
+  private String target(String uri, Injection inj) {
+    boolean strip = stripPrefix && !pathPrefix.isEmpty();
+    if (!strip && inj.query() == null && uri.charAt(uri.length() - 1) != '?') {
+      // No prefix stripped, no parameter added: the caller's target under relay.url's path, if any.
+      return basePath.isEmpty() ? uri : basePath.concat(uri);
+    }
     int q = uri.indexOf('?');
     String path = q < 0 ? uri : uri.substring(0, q);
     String callerQuery = q < 0 ? null : uri.substring(q + 1);
-    if (stripPrefix && !pathPrefix.isEmpty()) {
+    if (strip) {
       path = path.substring(pathPrefix.length()); // the router only picks this route when it matches
     }
     StringBuilder target = new StringBuilder(basePath.length() + uri.length() + 32);
@@ -321,31 +377,7 @@ public final class RelayRoute {
     if (query != null && !query.isEmpty()) {
       target.append('?').append(query);
     }
-    DefaultHttpRequest out = new DefaultHttpRequest(HttpVersion.HTTP_1_1, in.method(), target.toString(), CHECKED);
-    HttpHeaders headers = out.headers();
-    Headers.copyEndToEnd(in.headers(), headers, replacedHeaderArray);
-    headers.set(HttpHeaderNames.HOST, hostHeader);
-    if (caller != null) {
-      addForwarding(in.headers(), headers, caller);
-    }
-    for (int i = 0; i < inj.names().length; i++) {
-      headers.set(inj.names()[i], inj.values()[i]);
-    }
-    boolean chunked = HttpUtil.isTransferEncodingChunked(in);
-    long length = HttpUtil.getContentLength(in, 0L);
-    boolean hasBody = chunked || length > 0;
-    byte[] replacement = null;
-    if (!hasBody && inj.data() != null && inj.data().length > 0) {
-      replacement = inj.data();
-      headers.setInt(HttpHeaderNames.CONTENT_LENGTH, replacement.length);
-      hasBody = true;
-    } else if (chunked) {
-      headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
-    }
-    if (hasBody && contentType != null && !headers.contains(HttpHeaderNames.CONTENT_TYPE)) {
-      headers.set(HttpHeaderNames.CONTENT_TYPE, contentType);
-    }
-    return new Outbound(out, replacement);
+    return target.toString();
   }
 
   /**
@@ -367,24 +399,26 @@ public final class RelayRoute {
    * {@code X-Forwarded-Proto} and {@code -Host} describe this hop and replace the caller's. {@code Via}
    * (RFC 9110 §7.6.3) appends this hop with the version the caller spoke.
    */
-  private void addForwarding(HttpHeaders in, HttpHeaders out, Caller caller) {
+  private void addForwarding(HttpHeaders headers, String callerHost, Caller caller) {
     if (origin.forwardedHeaders()) {
-      String earlier = in.get(X_FORWARDED_FOR);
-      out.set(X_FORWARDED_FOR, earlier == null || earlier.isBlank() ? caller.address() : earlier + ", " + caller.address());
-      out.set(X_FORWARDED_PROTO, caller.tls() ? "https" : "http");
-      String host = in.get(HttpHeaderNames.HOST);
-      if (host != null) {
-        out.set(X_FORWARDED_HOST, host);
+      String earlier = headers.get(X_FORWARDED_FOR);
+      headers.set(X_FORWARDED_FOR, earlier == null || earlier.isBlank() ? caller.address() : earlier + ", " + caller.address());
+      headers.set(X_FORWARDED_PROTO, caller.tls() ? HTTPS : HTTP);
+      if (callerHost != null) {
+        headers.set(X_FORWARDED_HOST, callerHost);
       } else {
-        out.remove(X_FORWARDED_HOST);
+        headers.remove(X_FORWARDED_HOST);
       }
     }
     if (origin.via() != null) {
-      String hop = (caller.http2() ? "2 " : "1.1 ") + origin.via();
-      String earlier = in.get(HttpHeaderNames.VIA);
-      out.set(HttpHeaderNames.VIA, earlier == null ? hop : earlier + ", " + hop);
+      AsciiString hop = caller.http2() ? viaHttp2 : viaHttp1;
+      String earlier = headers.get(HttpHeaderNames.VIA);
+      headers.set(HttpHeaderNames.VIA, earlier == null ? hop : earlier + ", " + hop);
     }
   }
+
+  private static final AsciiString HTTPS = AsciiString.cached("https");
+  private static final AsciiString HTTP = AsciiString.cached("http");
 
   private String mergeQuery(String callerQuery, String relayQuery) {
     if (callerQuery == null || callerQuery.isEmpty()) {
@@ -417,7 +451,7 @@ public final class RelayRoute {
   /**
    * An outbound request head and, when {@code relay.data} stands in for an empty caller body, that body.
    */
-  record Outbound(HttpRequest head, byte[] replacementBody) {}
+  record Outbound(HttpRequest head, byte[] replacementBody, String callerUri, boolean bodiless) {}
 
   /** A request the relay answers itself. */
   record Refusal(int status, String code, String message) {}

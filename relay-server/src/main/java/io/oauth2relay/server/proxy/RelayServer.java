@@ -223,7 +223,12 @@ public final class RelayServer implements AutoCloseable {
    * time there. The pieces are still slices of the buffer read, never copies.
    */
   static HttpServerCodec httpCodec() {
-    return new HttpServerCodec(new HttpDecoderConfig().setMaxChunkSize(BODY_PIECE));
+    return new HttpServerCodec(
+        new HttpDecoderConfig()
+            .setMaxChunkSize(BODY_PIECE)
+            // Values are checked by CallerHandler before use, so the head can be rewritten in place.
+            .setHeadersFactory(RelayHeaders.CALLER_HEADS)
+            .setTrailersFactory(RelayHeaders.TRAILERS));
   }
 
   /** The largest body piece the HTTP/1.1 decoders hand on (both directions). */
@@ -266,7 +271,9 @@ public final class RelayServer implements AutoCloseable {
       protected void initChannel(Http2StreamChannel ch) {
         ch.config().setAutoRead(false); // reads are driven by the origin's writability, as on HTTP/1.1
         ChannelPipeline p = ch.pipeline();
-        p.addLast("h2-http", new Http2StreamFrameToHttpObjectCodec(true));
+        // Names are validated by the HTTP/2 codec (validateHeaders), values by CallerHandler before use, as
+        // on HTTP/1.1: a validating map here would scan the injected token again on every request.
+        p.addLast("h2-http", new Http2StreamFrameToHttpObjectCodec(true, false));
         steps.addStreamSteps(p);
         p.addLast(RELAY, new CallerHandler(router, origins));
       }
