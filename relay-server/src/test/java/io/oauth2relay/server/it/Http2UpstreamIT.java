@@ -26,9 +26,11 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
@@ -128,6 +130,10 @@ class Http2UpstreamIT {
     return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + relayPort + path));
   }
 
+  private HttpRequest get(String path) {
+    return to(path).GET().timeout(Duration.ofSeconds(15)).build();
+  }
+
   /** Where {@code token} is in the token endpoint's issue order (0 for the first), or -1; prints no token. */
   private int issued(String token) {
     return third.issuedAccessTokens.indexOf(token);
@@ -139,6 +145,7 @@ class Http2UpstreamIT {
 
   // ---- 1. a 401 replay toward an HTTP/2 upstream ----
 
+  /** The common case: the replay waits for the renewal, by which time the 401's stream has closed. */
   @Test
   void a401FromAnHttp2UpstreamIsReplayedOnANewStreamWithTheRenewedTokenAndTheSameBody() throws Exception {
     upstream = Http2Upstream.start(third::accepts).rejectFirstToken();
@@ -168,28 +175,97 @@ class Http2UpstreamIT {
         });
   }
 
+  /**
+   * The path the fix is about: another request's 401 has already renewed the token when this 401 has been
+   * read through, so the replay is sent at once, before the codec has closed the stream that carried the
+   * 401. It must go on a new stream (on that ended one the caller got 502).
+   */
+  @Test
+  void a401ReadAfterTheTokenWasRenewedIsReplayedAtOnceOnANewStream() throws Exception {
+    upstream = Http2Upstream.start(third::accepts).rejectFirstToken();
+    CompletableFuture<Void> releaseSlow = new CompletableFuture<>();
+    upstream.holdResponsesUntil("/slow", releaseSlow);
+    startRelay(towardH2Upstream());
+    byte[] body = new byte[2_000];
+    new Random(12).nextBytes(body);
+    CompletableFuture<HttpResponse<String>> slow =
+        http.sendAsync(
+            to("/slow").POST(HttpRequest.BodyPublishers.ofByteArray(body)).timeout(Duration.ofSeconds(15)).build(),
+            HttpResponse.BodyHandlers.ofString());
+    upstream.awaitRequests(1, Duration.ofSeconds(10)); // refused with the first token; the 401 is held
+    HttpResponse<String> fast = send(to("/fast").POST(HttpRequest.BodyPublishers.ofByteArray(body)));
+    assertThat(fast.statusCode()).as("refused with the same token, renewed and replayed: %s", fast.body()).isEqualTo(200);
+
+    releaseSlow.complete(null);
+    HttpResponse<String> r = slow.get(15, TimeUnit.SECONDS);
+
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    assertThat(tokenCalls()).as("the start-up login, then one renewal for the one stale token").isEqualTo(2);
+    List<Http2Upstream.Request> seen =
+        upstream.requests().stream().filter(request -> request.path().equals("/slow")).toList();
+    assertThat(seen).extracting(Http2Upstream.Request::status).containsExactly(401, 200);
+    assertThat(issued(seen.get(0).token())).as("the first attempt's token").isEqualTo(0);
+    assertThat(issued(seen.get(1).token())).as("the replay's token").isEqualTo(1);
+    assertThat(seen.get(1).streamId()).isNotEqualTo(seen.get(0).streamId());
+    assertThat(seen).allSatisfy(request -> assertThat(request.body()).as("the caller's body, as sent").isEqualTo(body));
+  }
+
   // ---- 2. GOAWAY ----
 
+  /** Sequential requests: the upstream closes each connection once its GOAWAY stream is answered. */
   @Test
   void afterAGracefulGoAwayTheNextRequestsGoOnANewConnectionAndNoCallerSeesAnError() throws Exception {
     upstream = Http2Upstream.start(third::accepts).goAwayAfter(3);
     startRelay(towardH2Upstream());
 
-    List<Integer> statuses = new ArrayList<>();
     for (int i = 0; i < 7; i++) {
       HttpResponse<String> r = send(to("/after-goaway/" + i).GET());
+
       assertThat(r.statusCode()).as("request %d: %s", i, r.body()).isEqualTo(200);
-      statuses.add(r.statusCode());
     }
 
-    assertThat(statuses).hasSize(7).containsOnly(200);
-    // Each connection took 3 streams, the last under GOAWAY; the relay moved to a new one each time.
+    // No connection took more than 3 streams (the third under GOAWAY): the relay moved on each time.
     Map<Integer, Long> streamsPerConnection =
         upstream.requests().stream()
             .collect(Collectors.groupingBy(Http2Upstream.Request::connection, Collectors.counting()));
     assertThat(streamsPerConnection.values()).allSatisfy(n -> assertThat(n).isLessThanOrEqualTo(3L));
     assertThat(upstream.connections()).isGreaterThanOrEqualTo(3);
     assertThat(upstream.requests()).hasSize(7).extracting(Http2Upstream.Request::status).containsOnly(200);
+  }
+
+  /**
+   * GOAWAY while another stream is still being answered: the connection stays open for it, so only the
+   * GOAWAY itself tells the relay to take new streams elsewhere (on the old connection they would be
+   * refused). The streams of one HTTP/2 caller connection share one event loop of the relay, and so
+   * one upstream connection.
+   */
+  @Test
+  void aGoAwayWithAStreamInProgressLetsItFinishAndSendsNewStreamsToANewConnection() throws Exception {
+    upstream = Http2Upstream.start(third::accepts).goAwayAfter(3);
+    CompletableFuture<Void> releaseSlow = new CompletableFuture<>();
+    upstream.holdResponsesUntil("/slow", releaseSlow);
+    startRelay(towardH2Upstream());
+    HttpClient h2 = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2).build(); // h2c by Upgrade
+    HttpResponse<String> warmUp = h2.send(get("/warm-up"), HttpResponse.BodyHandlers.ofString());
+    assertThat(warmUp.version()).as("the caller speaks HTTP/2 to the relay").isEqualTo(HttpClient.Version.HTTP_2);
+    CompletableFuture<HttpResponse<String>> slow = h2.sendAsync(get("/slow"), HttpResponse.BodyHandlers.ofString());
+    upstream.awaitRequests(2, Duration.ofSeconds(10)); // the slow one is in progress
+    HttpResponse<String> underGoAway = h2.send(get("/third-stream"), HttpResponse.BodyHandlers.ofString());
+
+    HttpResponse<String> next = h2.send(get("/after-goaway"), HttpResponse.BodyHandlers.ofString());
+    releaseSlow.complete(null);
+
+    assertThat(underGoAway.statusCode()).as(underGoAway.body()).isEqualTo(200);
+    assertThat(next.statusCode()).as(next.body()).isEqualTo(200);
+    HttpResponse<String> inProgress = slow.get(15, TimeUnit.SECONDS);
+    assertThat(inProgress.statusCode()).as("the stream in progress under GOAWAY: %s", inProgress.body()).isEqualTo(200);
+    Map<String, Integer> connectionOf =
+        upstream.requests().stream().collect(Collectors.toMap(Http2Upstream.Request::path, Http2Upstream.Request::connection));
+    assertThat(connectionOf)
+        .containsEntry("/warm-up", 1)
+        .containsEntry("/slow", 1)
+        .containsEntry("/third-stream", 1)
+        .containsEntry("/after-goaway", 2);
   }
 
   // ---- 3. SETTINGS_MAX_CONCURRENT_STREAMS ----

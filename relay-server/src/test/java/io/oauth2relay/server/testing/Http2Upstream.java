@@ -36,6 +36,9 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -64,7 +67,8 @@ import java.util.function.Predicate;
  *       last stream id = that stream) before answering it, as nginx does at {@code keepalive_requests},
  *       and closes the connection once that answer is out;
  *   <li>{@link #holdResponses}: each answer waits this long once its request is complete, so that
- *       streams overlap (no assertion is made on the time).
+ *       streams overlap (no assertion is made on the time);
+ *   <li>{@link #holdResponsesUntil}: the answers to one path wait until the test releases them.
  * </ul>
  *
  * <p>Counters (connections, streams, the most streams open at once on one connection) and the
@@ -106,6 +110,8 @@ public final class Http2Upstream implements AutoCloseable {
   private final List<Request> requests = new CopyOnWriteArrayList<>();
   /** The token refused whatever the check says; set by the first request once {@link #rejectFirstToken} was called. */
   private final AtomicReference<String> rejected = new AtomicReference<>();
+  /** Paths whose answers wait for the test, and what they wait for. */
+  private final Map<String, CompletionStage<?>> releases = new ConcurrentHashMap<>();
 
   private volatile boolean rejectFirst;
   private volatile int goAwayAfter;
@@ -127,9 +133,12 @@ public final class Http2Upstream implements AutoCloseable {
                   @Override
                   protected void initChannel(Channel ch) {
                     Connection connection = new Connection(connections.incrementAndGet());
+                    // A graceful close waits for the streams in progress (the builder's default, 0, closes at once).
+                    Http2FrameCodec codec =
+                        Http2FrameCodecBuilder.forServer().initialSettings(settings).gracefulShutdownTimeoutMillis(30_000).build();
                     ch.pipeline()
                         .addLast(
-                            Http2FrameCodecBuilder.forServer().initialSettings(settings).build(),
+                            codec,
                             new Http2MultiplexHandler(
                                 new ChannelInitializer<Http2StreamChannel>() {
                                   @Override
@@ -175,6 +184,23 @@ public final class Http2Upstream implements AutoCloseable {
   public Http2Upstream holdResponses(Duration hold) {
     holdMillis = hold.toMillis();
     return this;
+  }
+
+  /** The answers to requests for {@code path} wait until {@code release} completes. */
+  public Http2Upstream holdResponsesUntil(String path, CompletionStage<?> release) {
+    releases.put(requireNonNull(path, "path"), requireNonNull(release, "release"));
+    return this;
+  }
+
+  /** Waits until {@code n} requests have been received (their bodies complete), at most {@code max}. */
+  public void awaitRequests(int n, Duration max) throws InterruptedException {
+    long deadline = System.nanoTime() + max.toNanos();
+    while (requests.size() < n) {
+      if (System.nanoTime() - deadline > 0) {
+        throw new AssertionError("the upstream received " + requests.size() + " requests, expected " + n + " within " + max);
+      }
+      Thread.sleep(10);
+    }
   }
 
   /** The token is the string field {@code name} of a JSON request body instead of a bearer header. */
@@ -311,8 +337,11 @@ public final class Http2Upstream implements AutoCloseable {
                   + ",\"connection\":" + connection.id + ",\"bodyLength\":" + received.length + "}"
               : "{\"error\":\"invalid_token\"}";
       Runnable answer = () -> answer(ctx, status, json);
+      CompletionStage<?> release = releases.get(path);
       long hold = holdMillis;
-      if (hold > 0) {
+      if (release != null) {
+        release.whenComplete((done, failed) -> ctx.executor().execute(answer));
+      } else if (hold > 0) {
         ctx.executor().schedule(answer, hold, TimeUnit.MILLISECONDS);
       } else {
         answer.run();
