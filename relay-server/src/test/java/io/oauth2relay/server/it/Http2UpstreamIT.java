@@ -291,6 +291,40 @@ class Http2UpstreamIT {
     assertThat(upstream.maxOpenStreams()).isEqualTo(2);
   }
 
+  /**
+   * The other side of waiting for the upstream's SETTINGS: a server that accepts the connection but never
+   * sends them is no HTTP/2 server, and the caller gets 502 after the connect timeout (not a request sent
+   * into silence and a 504 a minute later).
+   */
+  @Test
+  void anUpstreamThatSendsNoHttp2SettingsGets502AfterTheConnectTimeout() throws Exception {
+    try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+      List<Socket> held = new CopyOnWriteArrayList<>();
+      RAW_UPSTREAM.execute(
+          () -> {
+            try {
+              for (;;) {
+                held.add(silent.accept()); // and never a byte
+              }
+            } catch (java.io.IOException closed) {
+              // the test is over
+            }
+          });
+      startRelay("""
+          { "url": "http://127.0.0.1:%d/", "origin": { "protocol": "h2", "connectTimeoutSeconds": 0.5 } }"""
+          .formatted(silent.getLocalPort()));
+
+      HttpResponse<String> r = send(to("/silent").GET());
+
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(502);
+      assertThat(JSON.readTree(r.body()).get("error").asText()).isEqualTo("upstream_unreachable");
+      assertThat(held).hasSize(1);
+      for (Socket s : held) {
+        s.close();
+      }
+    }
+  }
+
   // ---- 4. a malformed 401 body ----
 
   @Test
