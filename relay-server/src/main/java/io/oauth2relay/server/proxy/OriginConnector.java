@@ -118,8 +118,9 @@ final class OriginConnector {
 
   /**
    * Connects on {@code loop}, the caller's own event loop, so that both channels of an exchange are only
-   * ever touched by one thread. The future completes once requests can be sent: at connect for cleartext,
-   * after the handshake (and ALPN's choice) for TLS.
+   * ever touched by one thread. The future completes once requests can be sent: at connect for cleartext
+   * HTTP/1.1, after the handshake (and ALPN's choice) for TLS, and for HTTP/2 once the upstream's SETTINGS
+   * have arrived as well ({@link SettingsReceived}).
    */
   Future<Ready> connect(EventLoop loop) {
     Promise<Ready> ready = loop.newPromise();
@@ -137,7 +138,7 @@ final class OriginConnector {
                     if (ssl != null) {
                       addTls(ch, ready);
                     } else if (spec.protocol() == OriginSpec.Protocol.HTTP2) {
-                      addHttp2(ch.pipeline());
+                      addHttp2(ch.pipeline(), ready);
                     } else {
                       addHttp1(ch.pipeline());
                     }
@@ -148,8 +149,8 @@ final class OriginConnector {
         (ChannelFuture f) -> {
           if (!f.isSuccess()) {
             ready.tryFailure(f.cause());
-          } else if (ssl == null) {
-            ready.trySuccess(new Ready(f.channel(), spec.protocol() == OriginSpec.Protocol.HTTP2));
+          } else if (ssl == null && spec.protocol() != OriginSpec.Protocol.HTTP2) {
+            ready.trySuccess(new Ready(f.channel(), false));
           }
         });
     // A connection that closes before it is ready (a reset during the handshake) fails the wait.
@@ -176,13 +177,12 @@ final class OriginConnector {
         new ApplicationProtocolNegotiationHandler(ApplicationProtocolNames.HTTP_1_1) {
           @Override
           protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
-            boolean h2 = ApplicationProtocolNames.HTTP_2.equals(protocol);
-            if (h2) {
-              addHttp2(ctx.pipeline());
+            if (ApplicationProtocolNames.HTTP_2.equals(protocol)) {
+              addHttp2(ctx.pipeline(), ready);
             } else {
               addHttp1(ctx.pipeline());
+              ready.trySuccess(new Ready(ctx.channel(), false));
             }
-            ready.trySuccess(new Ready(ctx.channel(), h2));
           }
 
           @Override
@@ -205,7 +205,8 @@ final class OriginConnector {
     p.addLast("relay", new OriginHandler());
   }
 
-  private void addHttp2(ChannelPipeline p) {
+  /** The HTTP/2 steps; {@code ready} completes when the upstream's SETTINGS arrive. */
+  private void addHttp2(ChannelPipeline p, Promise<Ready> ready) {
     Http2Settings settings =
         Http2Settings.defaultSettings()
             .pushEnabled(false) // a relay has no use for pushed responses
@@ -221,6 +222,7 @@ final class OriginConnector {
         ch.close(); // the upstream opened a stream (push): refused
       }
     }));
+    p.addLast("h2-ready", new SettingsReceived(ready, spec.connectTimeout().toMillis()));
     // Streams carry the backpressure (their windows open only as the relay reads), so the connection
     // itself reads freely; settings, pings and window updates must always get through.
     p.channel().config().setAutoRead(true);
@@ -241,6 +243,47 @@ final class OriginConnector {
               }
             })
         .open();
+  }
+
+  /**
+   * Makes an HTTP/2 connection ready on the upstream's first SETTINGS frame (its connection preface,
+   * RFC 9113 §3.4), by which time the codec has applied them: until then the relay does not know the
+   * upstream's SETTINGS_MAX_CONCURRENT_STREAMS, and the streams of exchanges waiting for the connection
+   * would all be opened at once and those above the limit refused (a 502 each). An upstream that sends no
+   * SETTINGS within the connect timeout is no HTTP/2 server: the wait fails and the connection closes.
+   */
+  private static final class SettingsReceived extends io.netty.channel.ChannelInboundHandlerAdapter {
+    private final Promise<Ready> ready;
+    private final long timeoutMillis;
+
+    SettingsReceived(Promise<Ready> ready, long timeoutMillis) {
+      this.ready = ready;
+      this.timeoutMillis = timeoutMillis;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+      io.netty.util.concurrent.ScheduledFuture<?> giveUp =
+          ctx.executor()
+              .schedule(
+                  () -> {
+                    if (ready.tryFailure(new io.netty.channel.ConnectTimeoutException("no HTTP/2 SETTINGS from the upstream"))) {
+                      ctx.channel().close();
+                    }
+                  },
+                  timeoutMillis,
+                  TimeUnit.MILLISECONDS);
+      ready.addListener(f -> giveUp.cancel(false));
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      ctx.fireChannelRead(msg);
+      if (msg instanceof io.netty.handler.codec.http2.Http2SettingsFrame) {
+        ctx.pipeline().remove(this);
+        ready.trySuccess(new Ready(ctx.channel(), true));
+      }
+    }
   }
 
   /** Closes an HTTP/2 origin connection that carried nothing for the idle timeout. */

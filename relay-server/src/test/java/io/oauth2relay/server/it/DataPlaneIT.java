@@ -211,9 +211,10 @@ class DataPlaneIT {
 
   /**
    * Sends one GET per path as concurrent streams on one HTTP/2 (h2c) connection, with Netty's own HTTP/2
-   * client, and returns each answer as "status\nbody" (or the failure's message), in order.
+   * client, and returns each answer as "status\nbody" (or the failure's message), in order. Also used by
+   * {@link Http2UpstreamIT}.
    */
-  private static List<String> h2cStreams(int port, List<String> paths, Duration wait) throws Exception {
+  static List<String> h2cStreams(int port, List<String> paths, Duration wait) throws Exception {
     EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     try {
       Channel connection =
@@ -518,7 +519,7 @@ class DataPlaneIT {
     }
   }
 
-  private static String readUntil(InputStream in, String until) throws Exception {
+  static String readUntil(InputStream in, String until) throws Exception {
     ByteArrayOutputStream got = new ByteArrayOutputStream();
     byte[] buf = new byte[8192];
     for (int n; (n = in.read(buf)) > 0; ) {

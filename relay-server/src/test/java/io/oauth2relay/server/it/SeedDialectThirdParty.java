@@ -37,6 +37,8 @@ final class SeedDialectThirdParty implements AutoCloseable {
   final AtomicInteger rejectedApiCalls = new AtomicInteger();
   /** Every Authorization header value the API received, rejected ones included. */
   final List<String> apiAuthorizations = new CopyOnWriteArrayList<>();
+  /** Every access token issued, in order: tests compare what reached an upstream with these (never print them). */
+  final List<String> issuedAccessTokens = new CopyOnWriteArrayList<>();
 
   volatile int loginStatus = 200;
   volatile int refreshStatus = 200;
@@ -84,6 +86,12 @@ final class SeedDialectThirdParty implements AutoCloseable {
     accessExpiry.clear();
   }
 
+  /** Whether {@code accessToken} was issued here and has neither expired nor been revoked: an API's check. */
+  boolean accepts(String accessToken) {
+    Long expiry = accessToken == null ? null : accessExpiry.get(accessToken);
+    return expiry != null && expiry >= System.currentTimeMillis();
+  }
+
   String url() {
     return (server instanceof HttpsServer ? "https" : "http") + "://127.0.0.1:" + server.getAddress().getPort();
   }
@@ -123,6 +131,7 @@ final class SeedDialectThirdParty implements AutoCloseable {
     String access = tokenPrefix + "-access-" + n + "-" + System.nanoTime();
     String refresh = tokenPrefix + "-refresh-" + n + "-" + System.nanoTime();
     accessExpiry.put(access, System.currentTimeMillis() + lifetimeSeconds * 1000);
+    issuedAccessTokens.add(access);
     liveRefreshTokens.put(refresh, Boolean.TRUE);
     send(ex, 200, "{\"AccessToken\":\"" + access + "\",\"ExpiresIn\":" + lifetimeSeconds
         + ",\"TokenType\":\"Bearer\",\"RefreshToken\":\"" + refresh + "\"}");
@@ -135,8 +144,7 @@ final class SeedDialectThirdParty implements AutoCloseable {
     sleep(apiDelayMillis);
     String auth = ex.getRequestHeaders().getFirst("Authorization");
     apiAuthorizations.add(String.valueOf(auth));
-    Long expiry = auth != null && auth.startsWith("Bearer ") ? accessExpiry.get(auth.substring(7)) : null;
-    if (expiry == null || expiry < System.currentTimeMillis()) {
+    if (auth == null || !auth.startsWith("Bearer ") || !accepts(auth.substring(7))) {
       rejectedApiCalls.incrementAndGet();
       ex.getResponseHeaders().set("WWW-Authenticate", "Bearer error=\"invalid_token\"");
       send(ex, 401, error("invalid_token"));
