@@ -31,6 +31,7 @@ import io.oauth2relay.server.config.TemplateValues;
 import io.oauth2relay.server.internal.PemKeys;
 import java.security.GeneralSecurityException;
 import java.util.Arrays;
+import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLParameters;
 import org.slf4j.Logger;
