@@ -308,9 +308,9 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
         return;
       }
     }
-    if (request.decoderResult().isFailure() || Headers.firstInvalidValue(request.headers()) != null) {
-      // The codecs check names; values are checked here, before anything of the head is used or forwarded
-      // (RelayHeaders explains why).
+    if (request.decoderResult().isFailure() || Headers.hasInvalidField(request.headers())) {
+      // Header names and values are checked here, before anything of the head is used or forwarded, rather
+      // than as the codec fills the map (RelayHeaders explains why).
       ex.keepAlive = false;
       respond(ex, HttpResponseStatus.BAD_REQUEST, "bad_request", "malformed HTTP request", null);
       return;
@@ -428,6 +428,11 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
     }
     origin = null;
     OriginPool pool = origins.of(route);
+    Channel idle = pool.pollIdle();
+    if (idle != null) {
+      use(ex, pool, idle, outbound.head());
+      return;
+    }
     Future<Channel> acquired = pool.acquire(ctx.channel().eventLoop());
     if (acquired.isDone()) {
       acquired(ex, pool, acquired, outbound.head());
@@ -469,7 +474,11 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
       drain();
       return;
     }
-    origin = acquired.getNow();
+    use(ex, pool, acquired.getNow(), head);
+  }
+
+  private void use(Exchange ex, OriginPool pool, Channel connection, HttpRequest head) {
+    origin = connection;
     originPool = pool;
     OriginHandler.of(origin).owner(this);
     followCallerWritability();

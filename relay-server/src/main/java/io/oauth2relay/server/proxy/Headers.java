@@ -37,21 +37,41 @@ final class Headers {
           HttpConversionUtil.ExtensionHeaderNames.STREAM_WEIGHT.text()
   };
 
+  /** {@link #HOP_BY_HOP} by name length: most names have a length no hop-by-hop name has. */
+  private static final AsciiString[][] HOP_BY_HOP_BY_LENGTH = byLength(HOP_BY_HOP);
+
   private Headers() {}
 
+  private static AsciiString[][] byLength(AsciiString[] names) {
+    int max = 0;
+    for (AsciiString n : names) {
+      max = Math.max(max, n.length());
+    }
+    AsciiString[][] table = new AsciiString[max + 1][0];
+    for (AsciiString n : names) {
+      AsciiString[] row = Arrays.copyOf(table[n.length()], table[n.length()].length + 1);
+      row[row.length - 1] = n;
+      table[n.length()] = row;
+    }
+    return table;
+  }
+
   /**
-   * The name of the first header whose value has a character no field value may have (controls other
-   * than HTAB, DEL: RFC 9110 §5.5), or {@code null} when all are valid. A bare CR or NUL forwarded in a
-   * value would let a caller split or confuse the upstream's parse of the request.
+   * Whether a caller's head has a header whose name is not a token (RFC 9110 §5.1) or whose value has a
+   * character no field value may have (controls other than HTAB, and DEL: §5.5). A bare CR or NUL
+   * forwarded in a value would let a caller split or confuse the upstream's parse of the request; a
+   * space in a name is how several smuggling tricks start.
    */
-  static CharSequence firstInvalidValue(HttpHeaders headers) {
+  static boolean hasInvalidField(HttpHeaders headers) {
     for (Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence(); it.hasNext(); ) {
       Map.Entry<CharSequence, CharSequence> h = it.next();
-      if (HttpHeaderValidationUtil.validateValidHeaderValue(h.getValue()) >= 0) {
-        return h.getKey();
+      if (h.getKey().length() == 0
+          || HttpHeaderValidationUtil.validateToken(h.getKey()) >= 0
+          || HttpHeaderValidationUtil.validateValidHeaderValue(h.getValue()) >= 0) {
+        return true;
       }
     }
-    return null;
+    return false;
   }
 
   /**
@@ -112,7 +132,7 @@ final class Headers {
   }
 
   private static boolean isHopByHop(CharSequence name) {
-    return contains(HOP_BY_HOP, name);
+    return name.length() < HOP_BY_HOP_BY_LENGTH.length && contains(HOP_BY_HOP_BY_LENGTH[name.length()], name);
   }
 
   private static boolean contains(CharSequence[] names, CharSequence name) {

@@ -28,7 +28,8 @@ final class OriginHandler extends ChannelInboundHandlerAdapter {
   private CallerHandler caller;
 
   static OriginHandler of(Channel ch) {
-    return ch.pipeline().get(OriginHandler.class);
+    // Last in every origin pipeline OriginConnector builds: found without walking it, once per request.
+    return ch.pipeline().last() instanceof OriginHandler h ? h : ch.pipeline().get(OriginHandler.class);
   }
 
   void owner(CallerHandler caller) {

@@ -64,6 +64,23 @@ final class OriginPool {
     this.waitMillis = waitMillis;
   }
 
+  /**
+   * An idle HTTP/1.1 connection of the calling loop (most recently used first), or {@code null} when
+   * there is none or the route speaks HTTP/2: the common case of {@link #acquire}, without a promise.
+   */
+  Channel pollIdle() {
+    LoopPool pool = pools.get();
+    if (!Boolean.FALSE.equals(pool.h2)) {
+      return null;
+    }
+    for (Channel ch; (ch = pool.idle.pollFirst()) != null; ) {
+      if (ch.isActive()) {
+        return ch;
+      }
+    }
+    return null;
+  }
+
   /** A channel to send one request on ({@code loop}'s own); must be called on {@code loop}. */
   Future<Channel> acquire(EventLoop loop) {
     LoopPool pool = pools.get();

@@ -12,10 +12,11 @@ import io.netty.handler.codec.http.HttpHeadersFactory;
  *
  * <ul>
  *   <li>{@link #CALLER_HEADS}: a caller's request head becomes the upstream's in place (RelayRoute
- *       rewrites it), and a validating map would scan each injected value, the whole token, again on every
- *       request. So these maps validate names as they are decoded and leave values to
- *       {@link Headers#firstInvalidValue}, which {@link CallerHandler} runs over every request head before
- *       anything of it is used or forwarded: the same check, once per value.
+ *       rewrites it), and a validating map would check every name and value the relay sets, the whole
+ *       token included, again on every request. So these maps check nothing as they are filled, and
+ *       {@link Headers#hasInvalidField} checks each of the caller's names and values, the checks Netty's
+ *       map would make, in one pass that {@link CallerHandler} runs over every request head before anything
+ *       of it is used or forwarded.
  *   <li>{@link #TRAILERS}: every body's last piece carries a trailer map, almost always empty: 2 buckets
  *       instead of 16, validated as Netty's.
  *   <li>Heads get 8 buckets instead of 16 (a bucket is a chain, so a longer head is only a little slower):
@@ -23,10 +24,11 @@ import io.netty.handler.codec.http.HttpHeadersFactory;
  * </ul>
  */
 final class RelayHeaders extends DefaultHttpHeaders {
-  private static final DefaultHeaders.ValueValidator<CharSequence> CHECKED_BY_CALLER_HANDLER = value -> {};
+  private static final DefaultHeaders.NameValidator<CharSequence> NAMES_CHECKED_BY_CALLER_HANDLER = name -> {};
+  private static final DefaultHeaders.ValueValidator<CharSequence> VALUES_CHECKED_BY_CALLER_HANDLER = value -> {};
 
   static final HttpHeadersFactory CALLER_HEADS =
-      new Factory(DefaultHttpHeadersFactory.headersFactory().getNameValidator(), CHECKED_BY_CALLER_HANDLER, 8);
+      new Factory(NAMES_CHECKED_BY_CALLER_HANDLER, VALUES_CHECKED_BY_CALLER_HANDLER, 8);
   /** An upstream's response heads: validated as Netty's. */
   static final HttpHeadersFactory UPSTREAM_HEADS =
       new Factory(

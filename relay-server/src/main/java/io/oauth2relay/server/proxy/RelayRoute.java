@@ -303,7 +303,7 @@ public final class RelayRoute {
    * relayed request allocated. {@code in} must not be read as the caller's afterwards: whatever is needed
    * of it (target, method, version, framing) is read before, or kept in the returned {@link Outbound}.
    *
-   * @param in a caller's request head whose values {@link Headers#firstInvalidValue} found valid
+   * @param in a caller's request head whose names and values {@link Headers#hasInvalidField} found valid
    * @param caller who sent {@code in}, or {@code null} to add no forwarding headers
    */
   Outbound outbound(HttpRequest in, TokenState state, Caller caller) {

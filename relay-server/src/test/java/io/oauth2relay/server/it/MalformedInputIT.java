@@ -283,6 +283,18 @@ class MalformedInputIT {
       afterEachCase("control character " + c);
     }
 
+    /** Header names are checked the same way: a name that is not a token is answered 400, never forwarded. */
+    @ParameterizedTest(name = "header name {0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"X Bad", "X-\u0001", "X-\u0000", "X(y)", "X\"q"})
+    void aHeaderNameThatIsNotATokenIsRefusedAndNeverForwarded(String name) throws Exception {
+      String path = "/named-" + Integer.toHexString(name.hashCode());
+      Outcome o = send(port, ascii("GET " + path + " HTTP/1.1\r\nHost: x\r\n" + name + ": v\r\n\r\n"));
+
+      assertThat(o.status).as("status for %s", name).isEqualTo(400);
+      assertThat(upstream.paths).noneMatch(p -> p.equals(path));
+      afterEachCase("header name " + name);
+    }
+
     /**
      * Cases this test found bugs with, kept as regression cases (both fixed):
      * <ul>
