@@ -86,9 +86,11 @@ trap 'exit 130' INT TERM
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 free_port() {
+  # Below Linux's ephemeral range (32768 and up by default): the thousands of loopback connections a run
+  # makes take ports from that range, and a listener picked there could find its port taken.
   local p
   for _ in $(seq 200); do
-    p=$((20000 + RANDOM % 30000))
+    p=$((20000 + RANDOM % 12000))
     port_open "$p" || { echo "$p"; return; }
   done
   die "no free port found"

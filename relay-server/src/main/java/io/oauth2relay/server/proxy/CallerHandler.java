@@ -643,8 +643,8 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
       releaseKept(ex);
       return;
     }
-    if (content == LastHttpContent.EMPTY_LAST_CONTENT) {
-      return; // the replay ends with one of its own
+    if (size == 0 && (!(content instanceof LastHttpContent end) || end.trailingHeaders().isEmpty())) {
+      return; // nothing to send again (the replay ends with an empty last piece of its own)
     }
     ex.keptBytes += size;
     if (ex.kept == null) {

@@ -140,6 +140,51 @@ class CallerAuthIT {
     assertThat(get("[::1]", "X-Api-Key", null).statusCode()).isEqualTo(403);
   }
 
+  /**
+   * {@code Expect: 100-continue} is answered only once a request may go on: a refused caller gets its
+   * final answer instead (RFC 9110 §10.1.1) and is never invited to send a body that would be discarded;
+   * an accepted one gets the 100, sends its body, and is relayed.
+   */
+  @Test
+  void aRefusedCallerGetsItsFinalAnswerInsteadOf100Continue() throws Exception {
+    startRelay("127.0.0.1", "{\"apiKeys\": [\"${RELAY_KEY}\"]}");
+
+    String refused = expectContinue("X-Api-Key: " + KEY + "x\r\n");
+    String accepted = expectContinue("X-Api-Key: " + KEY + "\r\n");
+
+    assertThat(refused).as(refused).startsWith("HTTP/1.1 401").doesNotContain("100 Continue");
+    assertThat(accepted).as(accepted).startsWith("HTTP/1.1 100 Continue").contains("HTTP/1.1 200");
+    assertThat(third.apiCalls.get()).isEqualTo(1);
+  }
+
+  /** Sends a POST head with {@code Expect: 100-continue}, waits for what comes, then the body. */
+  private String expectContinue(String extraHeaders) throws Exception {
+    try (Socket s = new Socket("127.0.0.1", port)) {
+      s.setSoTimeout(10_000);
+      OutputStream out = s.getOutputStream();
+      out.write(("POST /x HTTP/1.1\r\nHost: r\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n"
+          + extraHeaders + "\r\n").getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      java.io.InputStream in = s.getInputStream();
+      StringBuilder first = new StringBuilder();
+      // The first status line, whichever it is: a client waits for it before sending the body.
+      while (!first.toString().endsWith("\r\n\r\n")) {
+        int c = in.read();
+        if (c == -1) {
+          break;
+        }
+        first.append((char) c);
+      }
+      try {
+        out.write("hello".getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+      } catch (java.io.IOException closed) {
+        return first.toString(); // the refusal closed the connection
+      }
+      return first + readUntilClosed(in);
+    }
+  }
+
   @Test
   void aRefusalInAPipelineWaitsForTheAnswerToTheAcceptedRequestBeforeItThenClosesTheConnection() throws Exception {
     startRelay("127.0.0.1", "{\"apiKeys\": [\"${RELAY_KEY}\"]}");
