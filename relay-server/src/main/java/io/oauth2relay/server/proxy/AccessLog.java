@@ -82,6 +82,9 @@ public final class AccessLog implements TrafficListener {
   }
 
   private static String safe(String s) {
+    if (s.length() <= MAX_TARGET && isSafe(s)) {
+      return s; // the common case: nothing to replace, nothing to copy (this runs for every request)
+    }
     StringBuilder out = new StringBuilder(Math.min(s.length(), MAX_TARGET + 3));
     for (int i = 0; i < s.length() && i < MAX_TARGET; i++) {
       char c = s.charAt(i);
@@ -91,5 +94,15 @@ public final class AccessLog implements TrafficListener {
       out.append("...");
     }
     return out.toString();
+  }
+
+  private static boolean isSafe(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c < 0x20 || c == 0x7f || c == '"') {
+        return false;
+      }
+    }
+    return true;
   }
 }
