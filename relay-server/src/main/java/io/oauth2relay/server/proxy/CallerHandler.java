@@ -14,6 +14,7 @@ import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
@@ -522,6 +523,16 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
   private void forward(HttpContent content) {
     Exchange ex = exchange;
     boolean last = content instanceof LastHttpContent;
+    if (last && !ex.local && !((LastHttpContent) content).trailingHeaders().isEmpty()) {
+      HttpHeaders trailers = ((LastHttpContent) content).trailingHeaders();
+      // HTTP/1.1 trailers are checked as they are decoded; HTTP/2 ones, like heads, here.
+      if (Headers.hasInvalidField(trailers)) {
+        content.release();
+        abort("the caller sent a malformed trailer");
+        return;
+      }
+      ex.route.stripTrailers(trailers);
+    }
     if (ex.local || origin == null) {
       content.release();
     } else {

@@ -325,6 +325,18 @@ public final class RelayRoute {
   }
 
   /**
+   * Removes, in place, what a caller's request trailers must not carry upstream: the fields the head may
+   * not forward either (hop-by-hop ones, the caller's {@code Authorization} and the names the relay sets)
+   * and those RFC 9110 §6.5.1 keeps out of trailers that matter to a relay ({@code Host},
+   * {@code Content-Length}). A caller's credential must not reach the upstream by the back door.
+   */
+  void stripTrailers(HttpHeaders trailers) {
+    Headers.stripForUpstream(trailers, replacedHeaderArray);
+    trailers.remove(HttpHeaderNames.HOST);
+    trailers.remove(HttpHeaderNames.CONTENT_LENGTH);
+  }
+
+  /**
    * Puts {@code state}'s token into a head {@link #outbound} rewrote: the target (a query parameter may
    * carry the token), the injected headers, and {@code relay.data} standing in for an empty body. Called
    * again with the renewed token when the upstream's 401 is replayed.
