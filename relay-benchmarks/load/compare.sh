@@ -7,8 +7,11 @@
 #
 # Knobs (environment):
 #   DURATION=15        seconds per measurement
-#   WARMUP=10          seconds of unrecorded load per target and case before the first round (the JVM's
-#                      JIT needs it; nginx and HAProxy get the same)
+#   WARMUP=10          seconds of unrecorded load per target and case before the first round
+#   RELAY_WARMUP=60    the same for oauth2relay: its JVM's JIT compiler shares the one pinned CPU with the
+#                      event loops and keeps compiling for 30-60 s under load (perf sched showed C2 taking
+#                      4-5 ms slices then, the event loops waiting: a p99 several times the p50); nginx
+#                      and HAProxy have nothing to warm
 #   REPEATS=3          rounds; every round runs every case/connections/target in turn, so slow drift
 #                      (a neighbour's build) spreads over all targets instead of hitting one
 #   CASES="tiny 16k post1m h2"
@@ -29,6 +32,7 @@ set -euo pipefail
 
 DURATION="${DURATION:-15}"
 WARMUP="${WARMUP:-10}"
+RELAY_WARMUP="${RELAY_WARMUP:-60}"
 REPEATS="${REPEATS:-3}"
 CASES="${CASES:-tiny 16k post1m h2}"
 CONNS="${CONNS:-64 256}"
@@ -417,13 +421,15 @@ measure() { # case conns target
 log "pinning: load generator on CPU $LOAD_CPU, origin and proxies on CPU $SERVER_CPU (taskset), $ncpu cores"
 log "DURATION=${DURATION}s REPEATS=$REPEATS CASES='$CASES' CONNS='$CONNS' H2_CONNS='$H2_CONNS' H2_STREAMS=$H2_STREAMS"
 if [ "$WARMUP" -gt 0 ]; then
-  log "warming up every target for ${WARMUP}s per case (not recorded)"
+  log "warming up every target for ${WARMUP}s per case, oauth2relay for ${RELAY_WARMUP}s (not recorded)"
   saved_duration="$DURATION"; DURATION="$WARMUP"; round=warmup
   for case_ in $CASES; do
     conns_list="$CONNS"
     [ "$case_" = h2 ] && conns_list="$H2_CONNS"
     for target in $TARGETS; do
       [ "$target" = direct ] && continue
+      DURATION="$WARMUP"
+      [ "$target" = relay ] && DURATION="$RELAY_WARMUP"
       read -r _ _ _ _ < <(measure "$case_" "${conns_list%% *}" "$target") || true
     done
   done
