@@ -183,6 +183,19 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
     readIfWanted();
   }
 
+  /**
+   * Taken out when the connection switches to HTTP/2 (prior knowledge or {@code Upgrade: h2c}) before any
+   * exchange: its pending deadline check must not go on to close the connection as an idle HTTP/1.1 one.
+   */
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) {
+    closing = true;
+    if (deadlineCheck != null) {
+      deadlineCheck.cancel(false);
+      deadlineCheck = null;
+    }
+  }
+
   /** Starts this connection's idle clock (HTTP/1.1 only: an HTTP/2 connection has its own). */
   private void becomeIdle() {
     if (!stream) {
