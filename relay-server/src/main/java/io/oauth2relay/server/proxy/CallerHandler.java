@@ -68,7 +68,8 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
 
   private final Router router;
   private final Origins origins;
-  private final ArrayDeque<HttpObject> queue = new ArrayDeque<>();
+  /** Small: usually a head and its end (an HTTP/2 stream's handler lives for one exchange). */
+  private final ArrayDeque<HttpObject> queue = new ArrayDeque<>(4);
   private ChannelHandlerContext ctx;
   /** This caller is one HTTP/2 stream (one exchange, then the stream ends) rather than a connection. */
   private boolean stream;
@@ -171,7 +172,8 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
   public void handlerAdded(ChannelHandlerContext ctx) {
     this.ctx = ctx;
     this.stream = ctx.channel() instanceof Http2StreamChannel;
-    this.headTimeout = ctx.pipeline().get(RequestHeadTimeout.class);
+    // An HTTP/2 stream has no request-head clock: not worth a walk of its pipeline per stream.
+    this.headTimeout = stream ? null : ctx.pipeline().get(RequestHeadTimeout.class);
     if (ctx.channel().isActive()) {
       becomeIdle(); // added after ALPN chose HTTP/1.1: channelActive has already gone by
     }
@@ -455,19 +457,30 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
     }
   }
 
-  /** Who is calling, for the forwarding headers; computed once per caller channel. */
+  /**
+   * Who is calling, for the forwarding headers; computed once per caller connection (kept on it, so that
+   * each HTTP/2 stream does not format the address and walk the connection's pipeline again).
+   */
   private RelayRoute.Caller caller() {
     if (caller == null) {
       Channel connection = stream ? ctx.channel().parent() : ctx.channel();
-      String address =
-          connection.remoteAddress() instanceof java.net.InetSocketAddress remote
-              ? remote.getAddress().getHostAddress()
-              : "unknown";
-      boolean tls = connection.pipeline().get(io.netty.handler.ssl.SslHandler.class) != null;
-      caller = new RelayRoute.Caller(address, tls, stream);
+      io.netty.util.Attribute<RelayRoute.Caller> known = connection.attr(CALLER);
+      caller = known.get();
+      if (caller == null) {
+        String address =
+            connection.remoteAddress() instanceof java.net.InetSocketAddress remote
+                ? remote.getAddress().getHostAddress()
+                : "unknown";
+        boolean tls = connection.pipeline().get(io.netty.handler.ssl.SslHandler.class) != null;
+        caller = new RelayRoute.Caller(address, tls, stream);
+        known.set(caller);
+      }
     }
     return caller;
   }
+
+  private static final io.netty.util.AttributeKey<RelayRoute.Caller> CALLER =
+      io.netty.util.AttributeKey.valueOf(CallerHandler.class, "caller");
 
   private void acquired(Exchange ex, OriginPool pool, Future<Channel> acquired, HttpRequest head) {
     if (exchange != ex || closing) {

@@ -31,7 +31,7 @@ final class ExchangeObserver extends ChannelDuplexHandler {
   private final Router router;
   /** Whether this channel is a caller connection (counted as open) rather than an HTTP/2 stream. */
   private final boolean connection;
-  private final ArrayDeque<Pending> pending = new ArrayDeque<>();
+  private final ArrayDeque<Pending> pending;
   private boolean active;
 
   private static final class Pending {
@@ -57,6 +57,7 @@ final class ExchangeObserver extends ChannelDuplexHandler {
     this.traffic = traffic;
     this.router = router;
     this.connection = connection;
+    this.pending = new ArrayDeque<>(connection ? 16 : 2); // an HTTP/2 stream carries one exchange
   }
 
   @Override
