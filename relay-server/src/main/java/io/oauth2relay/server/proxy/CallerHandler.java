@@ -136,6 +136,15 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
     List<HttpContent> kept;
     int keptBytes;
     boolean replayed;
+    /**
+     * The upstream refused this exchange's HTTP/2 stream unprocessed (a GOAWAY whose last stream id is
+     * below it, or REFUSED_STREAM): RFC 9113 §8.7 says it may be sent again, once.
+     */
+    boolean refusedUnprocessed;
+    /** Sent again after such a refusal (at most once). */
+    boolean retried;
+    /** The next {@link #send} is a retry's: the body goes again from {@link #kept}, which stays kept. */
+    boolean retrying;
     /** Discarding the upstream's 401 that a replay will answer instead. */
     boolean swallowing;
     /** Waiting for a token renewal to complete. */
@@ -517,10 +526,16 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
     // Void promises: a failed write fires exceptionCaught on the origin channel, and OriginHandler closes
     // it, which is what a close-on-failure listener per write did, without a promise and a listener each.
     origin.write(head, origin.voidPromise());
-    if (ex.replayed) {
+    if (ex.replayed || ex.retrying) {
+      // A 401 replay hands the kept pieces over (there is no second replay); a retry after a refused
+      // stream sends duplicates and keeps them, so that a 401 to the retry can still be replayed.
+      boolean handOver = !ex.retrying;
+      ex.retrying = false;
       if (ex.replacementBody != null) {
-        // relay.data stands in for the body: rendered again with the renewed token, never the kept copy.
-        releaseKept(ex);
+        // relay.data stands in for the body: rendered again with the current token, never the kept copy.
+        if (handOver) {
+          releaseKept(ex);
+        }
         origin.write(new DefaultLastHttpContent(Unpooled.wrappedBuffer(ex.replacementBody)), origin.voidPromise());
       } else {
         // The whole body was kept: send it again as it went the first time, then wait for the answer.
@@ -528,15 +543,19 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
         if (ex.kept != null) {
           for (HttpContent content : ex.kept) {
             ended = content instanceof LastHttpContent;
-            origin.write(content, origin.voidPromise());
+            origin.write(handOver ? content : content.retainedDuplicate(), origin.voidPromise());
           }
-          ex.kept.clear();
+          if (handOver) {
+            ex.kept.clear();
+          }
         }
         if (!ended) {
           origin.write(LastHttpContent.EMPTY_LAST_CONTENT, origin.voidPromise());
         }
       }
-      ex.keptBytes = 0;
+      if (handOver) {
+        ex.keptBytes = 0;
+      }
       awaitResponse(ex);
     }
     ex.headSent = true;
@@ -881,6 +900,10 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
       replay(ex); // the 401 ended with the connection
       return;
     }
+    if (ex.refusedUnprocessed && !ex.responseStarted && !ex.retried && !ex.replayed && ex.requestDone && ex.keeping) {
+      retry(ex);
+      return;
+    }
     if (!ex.responseStarted) {
       respond(ex, HttpResponseStatus.BAD_GATEWAY, "upstream_closed", "the upstream closed the connection without a response", null);
       drain();
@@ -889,6 +912,27 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
     } else {
       abort("the upstream closed the connection mid-response");
     }
+  }
+
+  /** The upstream refused {@code channel}'s stream without processing it (OriginHandler tells). */
+  void originRefused(Channel channel) {
+    if (channel == origin && exchange != null) {
+      exchange.refusedUnprocessed = true;
+    }
+  }
+
+  /**
+   * Sends an exchange whose stream the upstream refused unprocessed again, once, on a stream of a
+   * connection that is not going away (the pool replaces one that got GOAWAY): what nginx and Envoy do,
+   * and safe for any method, as the upstream has said it did nothing with the request.
+   */
+  private void retry(Exchange ex) {
+    ex.retried = true;
+    ex.refusedUnprocessed = false;
+    ex.retrying = true;
+    ex.headSent = false;
+    ex.responseDeadline = 0; // the refused attempt's; the retry arms its own once sent
+    withToken(ex, this::proceed);
   }
 
   void originTlsFailed() {

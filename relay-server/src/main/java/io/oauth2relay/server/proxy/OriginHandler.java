@@ -10,6 +10,9 @@ import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2GoAwayFrame;
+import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import org.slf4j.Logger;
@@ -63,6 +66,9 @@ final class OriginHandler extends ChannelInboundHandlerAdapter {
     } else if (msg instanceof HttpContent content) {
       caller.responseContent(content);
     } else {
+      if (msg instanceof Http2ResetFrame reset && reset.errorCode() == Http2Error.REFUSED_STREAM.code()) {
+        caller.originRefused(ctx.channel()); // RFC 9113 §8.7: not processed, may be retried
+      }
       ReferenceCountUtil.release(msg);
     }
   }
@@ -97,6 +103,14 @@ final class OriginHandler extends ChannelInboundHandlerAdapter {
         caller.originTlsFailed();
       }
       ctx.close();
+      return;
+    }
+    if (evt instanceof Http2GoAwayFrame goAway) {
+      // Sent to the streams above the GOAWAY's last stream id only: the upstream did not process them.
+      goAway.release();
+      if (owned(ctx)) {
+        caller.originRefused(ctx.channel());
+      }
       return;
     }
     if (evt instanceof IdleStateEvent) {

@@ -268,6 +268,31 @@ class Http2UpstreamIT {
         .containsEntry("/after-goaway", 2);
   }
 
+  /**
+   * A GOAWAY whose last stream id is below a stream the relay already sent: the upstream did not process
+   * it (RFC 9113 §6.8), so the relay sends it again, once, on a new connection, body and all, and the
+   * caller never sees the refusal.
+   */
+  @Test
+  void aStreamTheUpstreamRefusedUnprocessedWithGoAwayIsSentAgainOnANewConnection() throws Exception {
+    upstream = Http2Upstream.start(third::accepts).refuseOnceWithGoAway("/refused");
+    startRelay(towardH2Upstream());
+    String body = "{\"order\": 7}";
+
+    HttpResponse<String> first = send(to("/first").GET());
+    HttpResponse<String> refused =
+        send(to("/refused").POST(HttpRequest.BodyPublishers.ofString(body)).header("Content-Type", "application/json"));
+
+    assertThat(first.statusCode()).isEqualTo(200);
+    assertThat(refused.statusCode()).as(refused.body()).isEqualTo(200);
+    List<Http2Upstream.Request> seen =
+        upstream.requests().stream().filter(request -> request.path().equals("/refused")).toList();
+    assertThat(seen).extracting(Http2Upstream.Request::connection).containsExactly(1, 2);
+    assertThat(seen).allSatisfy(request -> assertThat(request.body()).isEqualTo(body.getBytes(StandardCharsets.UTF_8)));
+    assertThat(tokenCalls()).as("a refusal is not the token's fault: no renewal").isEqualTo(1);
+    assertThat(send(to("/next").GET()).statusCode()).isEqualTo(200);
+  }
+
   // ---- 3. SETTINGS_MAX_CONCURRENT_STREAMS ----
 
   @Test

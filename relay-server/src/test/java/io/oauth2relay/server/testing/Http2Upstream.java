@@ -66,6 +66,8 @@ import java.util.function.Predicate;
  *   <li>{@link #goAwayAfter}: on the n-th stream of each connection it sends GOAWAY ({@code NO_ERROR},
  *       last stream id = that stream) before answering it, as nginx does at {@code keepalive_requests},
  *       and closes the connection once that answer is out;
+ *   <li>{@link #refuseOnceWithGoAway}: the first request for a path is refused unprocessed by a GOAWAY
+ *       whose last stream id is below its stream;
  *   <li>{@link #holdResponses}: each answer waits this long once its request is complete, so that
  *       streams overlap (no assertion is made on the time);
  *   <li>{@link #holdResponsesUntil}: the answers to one path wait until the test releases them.
@@ -115,6 +117,8 @@ public final class Http2Upstream implements AutoCloseable {
 
   private volatile boolean rejectFirst;
   private volatile int goAwayAfter;
+  /** A path whose first request is refused unprocessed by a GOAWAY below its stream; {@code null}: none. */
+  private volatile String refuseOnce;
   private volatile long holdMillis;
   private volatile String tokenField;
 
@@ -177,6 +181,16 @@ public final class Http2Upstream implements AutoCloseable {
   /** On the {@code n}-th stream of each connection: GOAWAY before its answer, then close once it is out. */
   public Http2Upstream goAwayAfter(int n) {
     goAwayAfter = n;
+    return this;
+  }
+
+  /**
+   * The first request for {@code path} is not answered: the connection sends GOAWAY with a last stream
+   * id below that request's stream (RFC 9113 §6.8: it was not processed and may be retried), then closes
+   * once the streams below are done. Later requests for the path are answered as any.
+   */
+  public Http2Upstream refuseOnceWithGoAway(String path) {
+    refuseOnce = requireNonNull(path, "path");
     return this;
   }
 
@@ -328,6 +342,11 @@ public final class Http2Upstream implements AutoCloseable {
       String method = String.valueOf(headers.method());
       String path = String.valueOf(headers.path());
       requests.add(new Request(connection.id, streamId, method, path, token, received, status));
+      if (path.equals(refuseOnce)) {
+        refuseOnce = null;
+        goAway(stream.parent(), Math.max(0, streamId - 2)); // client streams are odd: the one before this
+        return;
+      }
       if (goAwayAfter > 0 && connection.opened == goAwayAfter) {
         goAway(stream.parent(), streamId);
       }
