@@ -8,6 +8,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
+import io.netty.channel.group.ChannelGroup;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
@@ -56,6 +57,8 @@ final class OriginConnector {
   private final OriginSpec spec;
   private final Class<? extends Channel> channelClass;
   private final SslContext ssl;
+  /** Every connection the relay has open, closed together at shutdown (RelayServer.close). */
+  private final ChannelGroup open;
 
   /** A connection that is ready for requests, and whether it speaks HTTP/2. */
   record Ready(Channel channel, boolean h2) {}
@@ -67,7 +70,8 @@ final class OriginConnector {
     }
   }
 
-  OriginConnector(RelayRoute route, Class<? extends Channel> channelClass) throws SSLException {
+  OriginConnector(RelayRoute route, Class<? extends Channel> channelClass, ChannelGroup open) throws SSLException {
+    this.open = open;
     this.route = route;
     this.spec = route.origin();
     this.channelClass = channelClass;
@@ -136,6 +140,7 @@ final class OriginConnector {
                 new ChannelInitializer<Channel>() {
                   @Override
                   protected void initChannel(Channel ch) {
+                    open.add(ch);
                     if (ssl != null) {
                       addTls(ch, ready);
                     } else if (spec.protocol() == OriginSpec.Protocol.HTTP2) {

@@ -1,6 +1,7 @@
 package io.oauth2relay.server.proxy;
 
 import io.netty.channel.Channel;
+import io.netty.channel.group.ChannelGroup;
 import io.oauth2relay.server.config.OriginSpec;
 import java.util.IdentityHashMap;
 import java.util.Map;
@@ -10,13 +11,14 @@ import javax.net.ssl.SSLException;
 final class Origins {
   private final Map<RelayRoute, OriginPool> pools = new IdentityHashMap<>();
 
-  Origins(Router router, Class<? extends Channel> channelClass) throws SSLException {
+  /** @param open where every origin connection is added, to be closed together at shutdown */
+  Origins(Router router, Class<? extends Channel> channelClass, ChannelGroup open) throws SSLException {
     for (RelayRoute route : router.routes()) {
       OriginSpec spec = route.origin();
       pools.put(
           route,
           new OriginPool(
-              new OriginConnector(route, channelClass), spec.maxConnections(), spec.connectTimeout().toMillis()));
+              new OriginConnector(route, channelClass, open), spec.maxConnections(), spec.connectTimeout().toMillis()));
     }
   }
 

@@ -8,6 +8,8 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerUpgradeHandler;
@@ -28,6 +30,7 @@ import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.AsciiString;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import io.oauth2relay.server.config.ServerTls;
 import io.oauth2relay.server.internal.Transports;
 import java.net.InetSocketAddress;
@@ -83,6 +86,12 @@ public final class RelayServer implements AutoCloseable {
   private final EventLoopGroup boss;
   private final EventLoopGroup workers;
   private final Origins origins;
+  /**
+   * Every caller and origin connection (a group drops a channel when it closes). Closed explicitly at
+   * shutdown: leaving it to the event loops' shutdown left, now and then, an idle pooled origin
+   * connection open after close() had returned (ShutdownIT: about 1 close in 40 under load).
+   */
+  private final ChannelGroup open = new DefaultChannelGroup("relay-connections", GlobalEventExecutor.INSTANCE);
   private Channel listener;
 
   public RelayServer(Router router) throws SSLException {
@@ -102,7 +111,7 @@ public final class RelayServer implements AutoCloseable {
     this.ssl = tls == null ? null : InboundTls.context(tls);
     this.boss = transport.newGroup(1, new DefaultThreadFactory("relay-accept", true));
     this.workers = transport.newGroup(0, new DefaultThreadFactory("relay-io", true));
-    this.origins = new Origins(router, transport.clientChannel());
+    this.origins = new Origins(router, transport.clientChannel(), open);
   }
 
   /** Binds and returns the bound address (port 0 picks a free port). */
@@ -120,6 +129,7 @@ public final class RelayServer implements AutoCloseable {
                 new ChannelInitializer<Channel>() {
                   @Override
                   protected void initChannel(Channel ch) {
+                    open.add(ch);
                     ChannelPipeline p = ch.pipeline();
                     if (ssl != null) {
                       addTls(p, ch); // the HTTP steps follow once ALPN has chosen
@@ -309,6 +319,7 @@ public final class RelayServer implements AutoCloseable {
     if (listener != null) {
       listener.close().syncUninterruptibly();
     }
+    open.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
     boss.shutdownGracefully(0, 2, TimeUnit.SECONDS);
     workers.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
   }

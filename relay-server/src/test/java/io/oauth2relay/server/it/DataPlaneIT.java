@@ -702,21 +702,19 @@ class DataPlaneIT {
   void aChunkedRequestBodyAndItsTrailersReachTheUpstream() throws Exception {
     // A hand-written upstream that records the raw request: nginx does not show request trailers.
     try (ServerSocket upstream = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
-      // Completed with what the upstream received, as soon as it has answered: what this test is about.
-      // The fixture then holds the connection until the relay hangs up, as an upstream would.
-      CompletableFuture<String> received = new CompletableFuture<>();
-      FIXTURES.execute(
-          () -> {
-            try (Socket s = upstream.accept()) {
-              String request = readUntil(s.getInputStream(), "\r\n0\r\nX-Digest: abc\r\n\r\n");
-              s.getOutputStream().write("HTTP/1.1 204 No Content\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-              s.getOutputStream().flush();
-              received.complete(request);
-              readUntil(s.getInputStream(), null);
-            } catch (Exception e) {
-              received.completeExceptionally(e);
-            }
-          });
+      CompletableFuture<String> received =
+          CompletableFuture.supplyAsync(
+              () -> {
+                try (Socket s = upstream.accept()) {
+                  String request = readUntil(s.getInputStream(), "\r\n0\r\nX-Digest: abc\r\n\r\n");
+                  s.getOutputStream().write("HTTP/1.1 204 No Content\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                  s.getOutputStream().flush();
+                  readUntil(s.getInputStream(), null);
+                  return request;
+                } catch (Exception e) {
+                  throw new RuntimeException(e);
+                }
+              }, FIXTURES);
       int port = startRelay("http://127.0.0.1:" + upstream.getLocalPort() + "/");
 
       String out =
@@ -742,24 +740,21 @@ class DataPlaneIT {
     // A hand-written upstream: nginx adds trailers only to responses it generates chunked, which its
     // echo and static files never are.
     try (ServerSocket upstream = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
-      // Completed once the upstream has answered; the fixture then holds the connection until the relay
-      // hangs up, as an upstream would.
-      CompletableFuture<Void> served = new CompletableFuture<>();
-      FIXTURES.execute(
-          () -> {
-            try (Socket s = upstream.accept()) {
-              readUntil(s.getInputStream(), "\r\n\r\n");
-              s.getOutputStream().write(
-                  ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Checksum\r\n\r\n"
-                          + "5\r\nhello\r\n0\r\nX-Checksum: 5d41402a\r\n\r\n")
-                      .getBytes(StandardCharsets.US_ASCII));
-              s.getOutputStream().flush();
-              served.complete(null);
-              readUntil(s.getInputStream(), null);
-            } catch (Exception e) {
-              served.completeExceptionally(e);
-            }
-          });
+      CompletableFuture<Void> served =
+          CompletableFuture.runAsync(
+              () -> {
+                try (Socket s = upstream.accept()) {
+                  readUntil(s.getInputStream(), "\r\n\r\n");
+                  s.getOutputStream().write(
+                      ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Checksum\r\n\r\n"
+                              + "5\r\nhello\r\n0\r\nX-Checksum: 5d41402a\r\n\r\n")
+                          .getBytes(StandardCharsets.US_ASCII));
+                  s.getOutputStream().flush();
+                  readUntil(s.getInputStream(), null);
+                } catch (Exception e) {
+                  throw new RuntimeException(e);
+                }
+              }, FIXTURES);
       int port = startRelay("http://127.0.0.1:" + upstream.getLocalPort() + "/");
 
       String out = raw(port, "GET /trailers HTTP/1.1\r\nHost: x\r\nTE: trailers\r\n\r\n", "X-Checksum: 5d41402a\r\n\r\n");
