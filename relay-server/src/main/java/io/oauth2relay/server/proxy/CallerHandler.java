@@ -200,6 +200,11 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
    */
   @Override
   public void handlerRemoved(ChannelHandlerContext ctx) {
+    stopChecking();
+  }
+
+  /** Ends this handler's part in the connection: no deadline check runs for it any more. */
+  private void stopChecking() {
     closing = true;
     if (deadlineCheck != null) {
       deadlineCheck.cancel(false);
@@ -1132,11 +1137,7 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
-    closing = true;
-    if (deadlineCheck != null) {
-      deadlineCheck.cancel(false);
-      deadlineCheck = null;
-    }
+    stopChecking();
     if (exchange != null) {
       cancelResponseTimer(exchange);
       releaseKept(exchange);
