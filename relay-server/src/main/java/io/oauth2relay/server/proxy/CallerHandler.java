@@ -575,8 +575,8 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
     boolean last = content instanceof LastHttpContent;
     if (last && !ex.local && !((LastHttpContent) content).trailingHeaders().isEmpty()) {
       HttpHeaders trailers = ((LastHttpContent) content).trailingHeaders();
-      // HTTP/1.1 trailers are checked as they are decoded; HTTP/2 ones, like heads, here.
-      if (Headers.hasInvalidField(trailers)) {
+      // HTTP/1.1 trailers are checked as they are decoded (RelayHeaders.TRAILERS); HTTP/2 ones, like heads, here.
+      if (stream && Headers.hasInvalidField(trailers)) {
         content.release();
         abort("the caller sent a malformed trailer");
         return;

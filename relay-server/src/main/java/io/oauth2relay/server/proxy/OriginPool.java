@@ -70,9 +70,11 @@ final class OriginPool {
    */
   Channel pollIdle() {
     LoopPool pool = pools.get();
-    if (!Boolean.FALSE.equals(pool.h2)) {
-      return null;
-    }
+    return Boolean.FALSE.equals(pool.h2) ? pollActive(pool) : null;
+  }
+
+  /** The most recently used idle connection still open, or {@code null}; closed ones are dropped. */
+  private static Channel pollActive(LoopPool pool) {
     for (Channel ch; (ch = pool.idle.pollFirst()) != null; ) {
       if (ch.isActive()) {
         return ch;
@@ -112,11 +114,10 @@ final class OriginPool {
       }
       return;
     }
-    for (Channel ch; (ch = pool.idle.pollFirst()) != null; ) {
-      if (ch.isActive()) {
-        promise.setSuccess(ch);
-        return;
-      }
+    Channel idle = pollActive(pool);
+    if (idle != null) {
+      promise.setSuccess(idle);
+      return;
     }
     if (pool.open < maxConnections) {
       connect(loop, pool, promise);
