@@ -12,6 +12,10 @@
 #                      event loops and keeps compiling for 30-60 s under load (perf sched showed C2 taking
 #                      4-5 ms slices then, the event loops waiting: a p99 several times the p50); nginx
 #                      and HAProxy have nothing to warm
+#   WARMUP_RUNS=3      each warm-up is split into this many load runs, every one with new connections: a JIT
+#                      that has only seen connections open deoptimises its hottest code when they first
+#                      close and recompiles it (C2 took 0.8 s of the shared CPU in the next 10 s run: p99
+#                      7.0 ms, 3.0 ms in the runs after), so one long warm-up left that to the first measured run
 #   REPEATS=3          rounds; every round runs every case/connections/target in turn, so slow drift
 #                      (a neighbour's build) spreads over all targets instead of hitting one
 #   CASES="tiny 16k post1m h2"
@@ -33,6 +37,7 @@ set -euo pipefail
 DURATION="${DURATION:-15}"
 WARMUP="${WARMUP:-10}"
 RELAY_WARMUP="${RELAY_WARMUP:-60}"
+WARMUP_RUNS="${WARMUP_RUNS:-3}"
 REPEATS="${REPEATS:-3}"
 CASES="${CASES:-tiny 16k post1m h2}"
 CONNS="${CONNS:-64 256}"
@@ -421,16 +426,19 @@ measure() { # case conns target
 log "pinning: load generator on CPU $LOAD_CPU, origin and proxies on CPU $SERVER_CPU (taskset), $ncpu cores"
 log "DURATION=${DURATION}s REPEATS=$REPEATS CASES='$CASES' CONNS='$CONNS' H2_CONNS='$H2_CONNS' H2_STREAMS=$H2_STREAMS"
 if [ "$WARMUP" -gt 0 ]; then
-  log "warming up every target for ${WARMUP}s per case, oauth2relay for ${RELAY_WARMUP}s (not recorded)"
+  log "warming up every target for ${WARMUP}s per case, oauth2relay for ${RELAY_WARMUP}s, in $WARMUP_RUNS runs each (not recorded)"
   saved_duration="$DURATION"; DURATION="$WARMUP"; round=warmup
   for case_ in $CASES; do
     conns_list="$CONNS"
     [ "$case_" = h2 ] && conns_list="$H2_CONNS"
     for target in $TARGETS; do
       [ "$target" = direct ] && continue
-      DURATION="$WARMUP"
-      [ "$target" = relay ] && DURATION="$RELAY_WARMUP"
-      read -r _ _ _ _ < <(measure "$case_" "${conns_list%% *}" "$target") || true
+      warm="$WARMUP"
+      [ "$target" = relay ] && warm="$RELAY_WARMUP"
+      DURATION=$(( (warm + WARMUP_RUNS - 1) / WARMUP_RUNS ))
+      for _ in $(seq "$WARMUP_RUNS"); do
+        read -r _ _ _ _ < <(measure "$case_" "${conns_list%% *}" "$target") || true
+      done
     done
   done
   DURATION="$saved_duration"

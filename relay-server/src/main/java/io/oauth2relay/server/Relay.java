@@ -100,7 +100,9 @@ public final class Relay implements AutoCloseable {
     metrics.watch(traffic);
     CallerAuth auth = ops.inbound().authenticates() ? new CallerAuth(ops.inbound(), callers) : null;
     Router router = new Router(routes);
-    this.server = new RelayServer(router, new InboundSteps(traffic, auth, router), config.tls(), ops.requestHeaderTimeout());
+    this.server =
+        new RelayServer(
+            router, new InboundSteps(traffic, auth, router), config.tls(), ops.requestHeaderTimeout(), ops.ioThreads());
     List<AdminServer.Route> readiness = new ArrayList<>();
     for (RouteTokens r : routeTokens) {
       readiness.add(new AdminServer.Route(r.name(), () -> notReadyReason(r)));

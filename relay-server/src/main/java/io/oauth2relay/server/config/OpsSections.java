@@ -24,14 +24,14 @@ import javax.security.auth.x500.X500Principal;
 /**
  * Reads the operational top-level fields into an {@link OpsSpec}: {@code admin}, {@code inbound},
  * {@code requireCallerAuth}, {@code shutdownGraceSeconds}, {@code logFormat}, {@code accessLog},
- * {@code sensitiveQueryParams}. Kept apart from {@link ConfigLoader}'s reader so the token and relay
+ * {@code sensitiveQueryParams}, {@code ioThreads}. Kept apart from {@link ConfigLoader}'s reader so the token and relay
  * sections and these evolve independently. Like the loader, no message quotes a value.
  */
 final class OpsSections {
   /** The top-level names this reader owns. */
   static final Set<String> FIELDS =
       Set.of("admin", "inbound", "requireCallerAuth", "shutdownGraceSeconds", "requestHeaderTimeoutSeconds", "logFormat", "accessLog",
-          "sensitiveQueryParams");
+          "sensitiveQueryParams", "ioThreads");
 
   private static final Set<String> ADMIN = Set.of("port", "host");
   private static final Set<String> INBOUND = Set.of("apiKeys", "header", "allowFrom", "certificates");
@@ -79,9 +79,10 @@ final class OpsSections {
     }
     long headTimeout =
         integer(root, "requestHeaderTimeoutSeconds", d.requestHeaderTimeout().toSeconds(), 1, 3600);
+    long ioThreads = integer(root, "ioThreads", d.ioThreads(), 0, 256);
     return new OpsSpec(
         admin, inbound, Duration.ofSeconds(grace), format.equals("json"), accessLog, Set.copyOf(sensitive),
-        Duration.ofSeconds(headTimeout));
+        Duration.ofSeconds(headTimeout), (int) ioThreads);
   }
 
   private OpsSpec.Admin admin(JsonNode node) {

@@ -19,6 +19,7 @@ import javax.security.auth.x500.X500Principal;
  * @param sensitiveQueryParams lower-case query parameter names whose values the access log masks
  * @param requestHeaderTimeout how long an HTTP/1.1 caller may take to send a request head once its first
  *     byte arrived ({@code requestHeaderTimeoutSeconds}; slow-loris protection)
+ * @param ioThreads event loops carrying requests ({@code ioThreads}); 0 picks one per available processor
  */
 public record OpsSpec(
     Admin admin,
@@ -27,7 +28,8 @@ public record OpsSpec(
     boolean jsonLogs,
     boolean accessLog,
     Set<String> sensitiveQueryParams,
-    Duration requestHeaderTimeout) {
+    Duration requestHeaderTimeout,
+    int ioThreads) {
 
   /** Masked in the access log whatever the config adds. */
   public static final Set<String> DEFAULT_SENSITIVE =
@@ -36,7 +38,7 @@ public record OpsSpec(
           "client_secret", "api_key", "apikey", "key", "signature", "sig", "assertion");
 
   public static final OpsSpec DEFAULTS =
-      new OpsSpec(null, Inbound.NONE, Duration.ofSeconds(20), false, true, DEFAULT_SENSITIVE, Duration.ofSeconds(30));
+      new OpsSpec(null, Inbound.NONE, Duration.ofSeconds(20), false, true, DEFAULT_SENSITIVE, Duration.ofSeconds(30), 0);
 
   /** Whether {@code host} is a loopback literal or {@code localhost} (no name is looked up). */
   public static boolean isLoopback(String host) {

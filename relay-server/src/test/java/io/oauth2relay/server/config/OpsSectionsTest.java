@@ -99,6 +99,14 @@ class OpsSectionsTest {
   }
 
   @Test
+  void ioThreadsDefaultsToOnePerProcessorAndIsBounded() throws Exception {
+    assertThat(load("").ops().ioThreads()).isZero();
+    assertThat(load("\"ioThreads\": 3").ops().ioThreads()).isEqualTo(3);
+    assertThat(problems("\"ioThreads\": 257")).contains("ioThreads: expected a whole number from 0 to 256");
+    assertThat(problems("\"ioThreads\": -1")).contains("ioThreads: expected a whole number from 0 to 256");
+  }
+
+  @Test
   void loopbackHostsAreRecognisedWithoutLookingUpNames() {
     assertThat(OpsSpec.isLoopback("127.0.0.1")).isTrue();
     assertThat(OpsSpec.isLoopback("127.1.2.3")).isTrue();
