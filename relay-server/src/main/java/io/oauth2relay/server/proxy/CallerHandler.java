@@ -78,8 +78,16 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
   private ScheduledFuture<?> deadlineCheck;
   /** When {@link #deadlineCheck} runs ({@code System.nanoTime}). */
   private long deadlineCheckAt;
-  /** The HTTP/1.1 request-head clock of this connection, told when a head has arrived; {@code null} on HTTP/2. */
-  private RequestHeadTimeout headTimeout;
+  /**
+   * How long an HTTP/1.1 caller may take over a request head once its first bytes arrived (slow-loris
+   * protection: the idle timeout alone lets a caller hold a connection by sending a byte a minute); 0 on
+   * an HTTP/2 stream, whose connection cannot dribble a head.
+   */
+  private final long headTimeoutNanos;
+  /** When the request head being received must be complete ({@code System.nanoTime}), or 0 when none is. */
+  private long headDeadline;
+  /** Whether the current caller read has given this handler a message yet. */
+  private boolean readGaveMessage;
   private Exchange exchange;
   /** The origin connection the current exchange borrowed, or {@code null}. */
   private Channel origin;
@@ -100,9 +108,11 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
   /** Whether the first request has been seen (after which the h2c upgrade step is taken out). */
   private boolean seenRequest;
 
-  CallerHandler(Router router, Origins origins) {
+  /** @param headTimeoutMillis the HTTP/1.1 request-head timeout, or 0 for an HTTP/2 stream */
+  CallerHandler(Router router, Origins origins, long headTimeoutMillis) {
     this.router = router;
     this.origins = origins;
+    this.headTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(headTimeoutMillis);
   }
 
   /** One request and its response. */
@@ -181,8 +191,6 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
   public void handlerAdded(ChannelHandlerContext ctx) {
     this.ctx = ctx;
     this.stream = ctx.channel() instanceof Http2StreamChannel;
-    // An HTTP/2 stream has no request-head clock: not worth a walk of its pipeline per stream.
-    this.headTimeout = stream ? null : ctx.pipeline().get(RequestHeadTimeout.class);
     if (ctx.channel().isActive()) {
       becomeIdle(); // added after ALPN chose HTTP/1.1: channelActive has already gone by
     }
@@ -223,14 +231,13 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     inRead = true;
+    readGaveMessage = true;
     if (closing || !(msg instanceof HttpObject http)) {
       ReferenceCountUtil.release(msg);
       return;
     }
     if (msg instanceof HttpRequest) {
-      if (headTimeout != null) {
-        headTimeout.headReceived();
-      }
+      headDeadline = 0;
       if (!seenRequest) {
         seenRequest = true;
         dropUpgradeStep();
@@ -302,7 +309,24 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
     // One flush per read from the caller, not per body piece: the decoder cuts one read into several.
     inRead = false;
     flushOrigin();
+    if (!readGaveMessage) {
+      startHeadClock();
+    }
+    readGaveMessage = false;
     ctx.fireChannelReadComplete();
+  }
+
+  /**
+   * A caller read gave no message: its bytes were the start of a request head (or, first on a connection,
+   * of the HTTP/2 preface the h2c step waits for), unless a request is under way. From the first such read
+   * the head must be complete within the timeout. Bytes of a next head that come in one read with the end
+   * of a request start the clock with the read after them, or are bounded by the idle timeout.
+   */
+  private void startHeadClock() {
+    if (headTimeoutNanos > 0 && headDeadline == 0 && exchange == null && queue.isEmpty() && !closing) {
+      headDeadline = System.nanoTime() + headTimeoutNanos;
+      checkBy(headDeadline);
+    }
   }
 
   /**
@@ -647,11 +671,16 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
       if (stream) {
         return;
       }
-      if (queue.isEmpty() && now - (idleSince + IDLE_NANOS) >= 0) {
+      if (queue.isEmpty()
+          && (now - (idleSince + IDLE_NANOS) >= 0 || (headDeadline != 0 && now - headDeadline >= 0))) {
         closing = true;
-        ctx.close(); // an idle keep-alive caller
+        // An idle keep-alive caller, or one dribbling a head: a half-sent head has no HTTP answer.
+        ctx.close();
       } else {
         checkBy(idleSince + IDLE_NANOS);
+        if (headDeadline != 0) {
+          checkBy(headDeadline);
+        }
       }
       return;
     }

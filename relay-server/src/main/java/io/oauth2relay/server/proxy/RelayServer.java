@@ -46,13 +46,14 @@ import org.slf4j.LoggerFactory;
  * gets a pipeline of named steps:
  *
  * <pre>
- *   HTTP/1.1:  [tls] -> head-timeout -> http (HttpServerCodec) -> observe -> authenticate -> relay (CallerHandler)
- *   cleartext: head-timeout -> h2c (CleartextHttp2ServerUpgradeHandler: the HTTP/2 preface, or HTTP/1.1
- *                 with its codec and Upgrade: h2c handling) -> observe -> ... as HTTP/1.1
+ *   HTTP/1.1:  [tls] -> http (HttpServerCodec) -> observe -> authenticate -> relay (CallerHandler)
+ *   cleartext: h2c (CleartextHttp2ServerUpgradeHandler: the HTTP/2 preface, or HTTP/1.1 with its codec
+ *                 and Upgrade: h2c handling) -> observe -> ... as HTTP/1.1
  *   HTTP/2:    [tls] -> h2 (Http2FrameCodec) -> h2-idle -> streams (Http2MultiplexHandler)
  *                 each stream channel: h2-http (frames <-> HttpObjects) -> observe -> authenticate -> relay
  *
- *   (the h2c upgrade step leaves after a connection's first request; authenticate only when configured)
+ *   (the h2c upgrade step leaves after a connection's first request; authenticate only when configured;
+ *    the request-head timeout, the keep-alive idle timeout and 100-continue are CallerHandler's own)
  * </pre>
  *
  * <p>An HTTP/2 stream is a child channel that speaks {@code HttpObject}s, so {@link CallerHandler} relays
@@ -67,7 +68,6 @@ public final class RelayServer implements AutoCloseable {
   /** The largest body of an {@code Upgrade: h2c} request, which must be read whole before switching. */
   static final int UPGRADE_BODY_LIMIT = 64 * 1024;
 
-  static final String HEAD_TIMEOUT = "head-timeout";
   static final String TLS_READ = "tls-read";
   static final String TLS = "tls";
   static final String ALPN = "alpn";
@@ -142,7 +142,6 @@ public final class RelayServer implements AutoCloseable {
                       addTls(p, ch); // the HTTP steps follow once ALPN has chosen
                       steps.addConnectionObserver(p);
                     } else {
-                      p.addLast(HEAD_TIMEOUT, new RequestHeadTimeout(requestHeaderTimeoutMillis));
                       addCleartextDetection(p);
                       steps.addConnectionObserver(p);
                       addHttp1Steps(p);
@@ -175,7 +174,6 @@ public final class RelayServer implements AutoCloseable {
               addHttp2(p);
             } else {
               p.addAfter(ctx.name(), HTTP, httpCodec());
-              p.addAfter(ctx.name(), HEAD_TIMEOUT, new RequestHeadTimeout(requestHeaderTimeoutMillis));
               addHttp1Steps(p);
               ctx.channel().read(); // the first request
             }
@@ -231,7 +229,7 @@ public final class RelayServer implements AutoCloseable {
    */
   private void addHttp1Steps(ChannelPipeline p) {
     steps.addAuthentication(p);
-    p.addLast(RELAY, new CallerHandler(router, origins));
+    p.addLast(RELAY, new CallerHandler(router, origins, requestHeaderTimeoutMillis));
   }
 
   /**
@@ -252,7 +250,7 @@ public final class RelayServer implements AutoCloseable {
   static final int BODY_PIECE = 64 * 1024;
 
   private static void removeHttp1Steps(ChannelPipeline p) {
-    for (String name : new String[] {HEAD_TIMEOUT, InboundSteps.AUTHENTICATE, RELAY}) {
+    for (String name : new String[] {InboundSteps.AUTHENTICATE, RELAY}) {
       if (p.get(name) != null) {
         p.remove(name);
       }
@@ -292,7 +290,7 @@ public final class RelayServer implements AutoCloseable {
         // on HTTP/1.1: a validating map here would scan the injected token again on every request.
         p.addLast("h2-http", new Http2StreamFrameToHttpObjectCodec(true, false));
         steps.addStreamSteps(p);
-        p.addLast(RELAY, new CallerHandler(router, origins));
+        p.addLast(RELAY, new CallerHandler(router, origins, 0));
       }
     };
   }

@@ -31,6 +31,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.nio.charset.StandardCharsets;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
@@ -124,16 +125,21 @@ class CertificateCallersIT {
 
   /** Starts a relay with {@code inbound} (CERTIFICATES' %s is the ops pin) and the three routes. */
   private static Started startRelay(String inbound, Map<String, String> env) throws Exception {
+    return startRelay(inbound, env, "");
+  }
+
+  /** @param fields more top-level fields, each followed by a comma */
+  private static Started startRelay(String inbound, Map<String, String> env, String fields) throws Exception {
     String route = "{ \"name\": \"%1$s\", \"path\": \"/%1$s\", %2$s \"relay\": { \"url\": \"http://127.0.0.1:%3$d/\", \"fixedtoken\": \"%4$s\" } }";
     String config =
         """
-        { "port": 0, "host": "127.0.0.1", "accessLog": false,
+        { "port": 0, "host": "127.0.0.1", "accessLog": false, %s
           "tls": { "certificate": "%s", "key": "%s", "clientCa": "%s", "clientAuth": "optional" },
           "inbound": %s,
           "routes": [ %s, %s, %s ] }
         """
             .formatted(
-                server.chainFile(), server.pkcs8File(), pki.caFile(), inbound.formatted(pin(ops)),
+                fields, server.chainFile(), server.pkcs8File(), pki.caFile(), inbound.formatted(pin(ops)),
                 route.formatted("billing", "\"callers\": [\"billing\"],", upstreamPort, TOKEN),
                 route.formatted("ops", "\"callers\": [\"ops\"],", upstreamPort, TOKEN),
                 route.formatted("open", "", upstreamPort, TOKEN));
@@ -351,6 +357,29 @@ class CertificateCallersIT {
     assertThat(log).contains(mark(allowed));
     for (String refused : List.of(certificateOnly, keyOnly, strangerWithKey)) {
       assertThat(log).doesNotContain(mark(refused));
+    }
+  }
+
+  @Test
+  void anHttpsCallerDribblingARequestHeadIsCutOff() throws Exception {
+    Started strict = startRelay("{ \"certificates\": " + CERTIFICATES + " }", Map.of(), "\"requestHeaderTimeoutSeconds\": 1,");
+    ownRelays.add(strict.relay());
+    KeyStore trust = KeyStore.getInstance("PKCS12");
+    trust.load(null, null);
+    try (InputStream in = Files.newInputStream(pki.caFile())) {
+      trust.setCertificateEntry("ca", CertificateFactory.getInstance("X.509").generateCertificate(in));
+    }
+    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(trust);
+    SSLContext ssl = SSLContext.getInstance("TLS");
+    ssl.init(new KeyManager[] {new Presenting(billing)}, tmf.getTrustManagers(), null);
+    try (javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) ssl.getSocketFactory().createSocket("127.0.0.1", strict.port())) {
+      s.setSoTimeout(10_000);
+      s.startHandshake();
+      s.getOutputStream().write("GET /open/x HTTP/1.1\r\nHost: localhost\r\n".getBytes(StandardCharsets.US_ASCII));
+      s.getOutputStream().flush(); // and never the end
+
+      assertThat(s.getInputStream().read()).as("closed by the relay, no answer").isEqualTo(-1);
     }
   }
 }

@@ -616,6 +616,22 @@ class DataPlaneIT {
   }
 
   @Test
+  void aKeptAliveCallerDribblingItsNextRequestHeadIsCutOffToo() throws Exception {
+    int port = startRelay("http://127.0.0.1:" + h1Port + "/", OriginSpec.DEFAULTS, null, "\"requestHeaderTimeoutSeconds\": 1,");
+    try (Socket s = new Socket("127.0.0.1", port)) {
+      s.setSoTimeout(10_000);
+      OutputStream out = s.getOutputStream();
+      out.write("GET /first HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      assertThat(readUntil(s.getInputStream(), "end\n")).startsWith("HTTP/1.1 200").contains("uri=/first");
+
+      out.write("GET /second HTTP/1.1\r\nHost: x\r\n".getBytes(StandardCharsets.US_ASCII)); // and never the end
+      out.flush();
+
+      assertThat(s.getInputStream().read()).as("closed by the relay, no answer").isEqualTo(-1);
+    }
+  }
+
+  @Test
   void aCallerThatHalfClosesAfterItsRequestStillGetsTheAnswer() throws Exception {
     int port = startRelay("http://127.0.0.1:" + h1Port + "/");
     try (Socket s = new Socket("127.0.0.1", port)) {
