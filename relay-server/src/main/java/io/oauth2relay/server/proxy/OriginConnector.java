@@ -228,6 +228,7 @@ final class OriginConnector {
         ch.close(); // the upstream opened a stream (push): refused
       }
     }));
+    p.addLast("h2-goaway", new CloseAfterGoAway());
     p.addLast("h2-ready", new SettingsReceived(ready, spec.connectTimeout().toMillis()));
     // Streams carry the backpressure (their windows open only as the relay reads), so the connection
     // itself reads freely; settings, pings and window updates must always get through.
@@ -289,6 +290,38 @@ final class OriginConnector {
         ctx.pipeline().remove(this);
         ready.trySuccess(new Ready(ctx.channel(), true));
       }
+    }
+  }
+
+  /**
+   * Closes an HTTP/2 origin connection the upstream sent GOAWAY on once its last stream is done. The pool
+   * sends no new stream to it, and RFC 9113 §6.8 lets either side close: an upstream that leaves that to
+   * the client would otherwise keep it open until the idle timeout.
+   */
+  private static final class CloseAfterGoAway extends io.netty.channel.ChannelInboundHandlerAdapter {
+    private boolean watching;
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (msg instanceof io.netty.handler.codec.http2.Http2GoAwayFrame && !watching) {
+        watching = true;
+        io.netty.handler.codec.http2.Http2Connection connection =
+            ctx.pipeline().get(io.netty.handler.codec.http2.Http2FrameCodec.class).connection();
+        if (connection.numActiveStreams() == 0) {
+          ctx.close();
+        } else {
+          connection.addListener(
+              new io.netty.handler.codec.http2.Http2ConnectionAdapter() {
+                @Override
+                public void onStreamClosed(io.netty.handler.codec.http2.Http2Stream stream) {
+                  if (connection.numActiveStreams() == 0) {
+                    ctx.close();
+                  }
+                }
+              });
+        }
+      }
+      ctx.fireChannelRead(msg);
     }
   }
 

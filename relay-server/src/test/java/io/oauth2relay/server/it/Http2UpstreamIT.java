@@ -234,6 +234,28 @@ class Http2UpstreamIT {
   }
 
   /**
+   * An upstream that sends GOAWAY and leaves the connection open (RFC 9113 §6.8 lets either side close
+   * it): the relay closes it once its streams are done, rather than holding it until the idle timeout.
+   */
+  @Test
+  void aConnectionTheUpstreamSentGoAwayOnIsClosedByTheRelayOnceItsStreamsAreDone() throws Exception {
+    upstream = Http2Upstream.start(third::accepts).goAwayAfter(2).keepOpenAfterGoAway();
+    startRelay(towardH2Upstream());
+
+    for (int i = 0; i < 3; i++) {
+      HttpResponse<String> r = send(to("/goaway-open/" + i).GET());
+      assertThat(r.statusCode()).as("request %d: %s", i, r.body()).isEqualTo(200);
+    }
+
+    assertThat(upstream.connections()).as("the third request went on a new connection").isEqualTo(2);
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (upstream.closedConnections() < 1 && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    assertThat(upstream.closedConnections()).as("the connection under GOAWAY, closed by the relay").isEqualTo(1);
+  }
+
+  /**
    * GOAWAY while another stream is still being answered: the connection stays open for it, so only the
    * GOAWAY itself tells the relay to take new streams elsewhere (on the old connection they would be
    * refused). The streams of one HTTP/2 caller connection share one event loop of the relay, and so

@@ -65,7 +65,8 @@ import java.util.function.Predicate;
  *       token the upstream considers revoked);
  *   <li>{@link #goAwayAfter}: on the n-th stream of each connection it sends GOAWAY ({@code NO_ERROR},
  *       last stream id = that stream) before answering it, as nginx does at {@code keepalive_requests},
- *       and closes the connection once that answer is out;
+ *       and closes the connection once that answer is out ({@link #keepOpenAfterGoAway}: leaves the
+ *       closing to the client, as RFC 9113 §6.8 allows);
  *   <li>{@link #refuseOnceWithGoAway}: the first request for a path is refused unprocessed by a GOAWAY
  *       whose last stream id is below its stream;
  *   <li>{@link #holdResponses}: each answer waits this long once its request is complete, so that
@@ -107,6 +108,7 @@ public final class Http2Upstream implements AutoCloseable {
   private final Channel listener;
   private final Predicate<String> validToken;
   private final AtomicInteger connections = new AtomicInteger();
+  private final AtomicInteger closedConnections = new AtomicInteger();
   private final AtomicInteger streams = new AtomicInteger();
   private final AtomicInteger maxOpenStreams = new AtomicInteger();
   private final List<Request> requests = new CopyOnWriteArrayList<>();
@@ -117,6 +119,7 @@ public final class Http2Upstream implements AutoCloseable {
 
   private volatile boolean rejectFirst;
   private volatile int goAwayAfter;
+  private volatile boolean keepOpenAfterGoAway;
   /** A path whose first request is refused unprocessed by a GOAWAY below its stream; {@code null}: none. */
   private volatile String refuseOnce;
   private volatile long holdMillis;
@@ -140,6 +143,7 @@ public final class Http2Upstream implements AutoCloseable {
                     // A graceful close waits for the streams in progress (the builder's default, 0, closes at once).
                     Http2FrameCodec codec =
                         Http2FrameCodecBuilder.forServer().initialSettings(settings).gracefulShutdownTimeoutMillis(30_000).build();
+                    ch.closeFuture().addListener(f -> closedConnections.incrementAndGet());
                     ch.pipeline()
                         .addLast(
                             codec,
@@ -181,6 +185,12 @@ public final class Http2Upstream implements AutoCloseable {
   /** On the {@code n}-th stream of each connection: GOAWAY before its answer, then close once it is out. */
   public Http2Upstream goAwayAfter(int n) {
     goAwayAfter = n;
+    return this;
+  }
+
+  /** After a {@link #goAwayAfter} GOAWAY the connection stays open until the client closes it. */
+  public Http2Upstream keepOpenAfterGoAway() {
+    keepOpenAfterGoAway = true;
     return this;
   }
 
@@ -235,6 +245,11 @@ public final class Http2Upstream implements AutoCloseable {
   /** Connections accepted so far. */
   public int connections() {
     return connections.get();
+  }
+
+  /** Connections that have closed so far, whichever side closed them. */
+  public int closedConnections() {
+    return closedConnections.get();
   }
 
   /** Streams the callers opened so far, on every connection. */
@@ -344,11 +359,11 @@ public final class Http2Upstream implements AutoCloseable {
       requests.add(new Request(connection.id, streamId, method, path, token, received, status));
       if (path.equals(refuseOnce)) {
         refuseOnce = null;
-        goAway(stream.parent(), Math.max(0, streamId - 2)); // client streams are odd: the one before this
+        goAway(stream.parent(), Math.max(0, streamId - 2), true); // client streams are odd: the one before this
         return;
       }
       if (goAwayAfter > 0 && connection.opened == goAwayAfter) {
-        goAway(stream.parent(), streamId);
+        goAway(stream.parent(), streamId, !keepOpenAfterGoAway);
       }
       String json =
           accepted
@@ -405,12 +420,14 @@ public final class Http2Upstream implements AutoCloseable {
    * A graceful GOAWAY: {@code lastStreamId} (the stream being served) is still answered, later streams are
    * not; Netty's {@code close()} then waits for the streams in progress before it closes the connection.
    */
-  private static void goAway(Channel connection, int lastStreamId) {
+  private static void goAway(Channel connection, int lastStreamId, boolean close) {
     Http2FrameCodec codec = connection.pipeline().get(Http2FrameCodec.class);
     ChannelHandlerContext codecContext = connection.pipeline().context(codec);
     codec.goAway(codecContext, lastStreamId, Http2Error.NO_ERROR.code(), Unpooled.EMPTY_BUFFER, codecContext.newPromise());
     codecContext.flush();
-    connection.close();
+    if (close) {
+      connection.close();
+    }
   }
 
   @Override
