@@ -93,6 +93,8 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
   private Channel origin;
   /** The pool {@link #origin} came from and goes back to. */
   private OriginPool originPool;
+  /** {@link #origin}'s handler, told of each write (its idle timeout counts them as activity). */
+  private OriginHandler originHandler;
   private boolean closing;
   /** Between a caller read and its channelReadComplete, which flushes what the read forwarded. */
   private boolean inRead;
@@ -545,13 +547,15 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
   private void use(Exchange ex, OriginPool pool, Channel connection, HttpRequest head) {
     origin = connection;
     originPool = pool;
-    OriginHandler.of(origin).owner(this);
+    originHandler = OriginHandler.of(origin);
+    originHandler.owner(this);
     followCallerWritability();
     send(ex, head);
   }
 
   private void send(Exchange ex, HttpRequest head) {
     startTotalTimeout(ex);
+    originHandler.touch();
     // Void promises: a failed write fires exceptionCaught on the origin channel, and OriginHandler closes
     // it, which is what a close-on-failure listener per write did, without a promise and a listener each.
     origin.write(head, origin.voidPromise());
@@ -616,6 +620,7 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
         out = new DefaultLastHttpContent(Unpooled.wrappedBuffer(ex.replacementBody));
       }
       keep(ex, out);
+      originHandler.touch();
       origin.write(out, origin.voidPromise());
     }
     if (last) {

@@ -207,8 +207,7 @@ final class OriginConnector {
         new HttpDecoderConfig().setMaxChunkSize(RelayServer.BODY_PIECE).setHeadersFactory(RelayHeaders.UPSTREAM_HEADS)
             .setTrailersFactory(RelayHeaders.TRAILERS);
     p.addLast("http", new HttpClientCodec(decoding, false, false));
-    p.addLast("idle", new IdleWatch(spec.idleTimeout().toMillis()));
-    p.addLast("relay", new OriginHandler());
+    p.addLast("relay", new OriginHandler(spec.idleTimeout().toMillis()));
   }
 
   /** The HTTP/2 steps; {@code ready} completes when the upstream's SETTINGS arrive. */
@@ -245,8 +244,7 @@ final class OriginConnector {
               protected void initChannel(Http2StreamChannel ch) {
                 ChannelPipeline p = ch.pipeline();
                 p.addLast("h2-http", new Http2StreamFrameToHttpObjectCodec(false));
-                p.addLast("idle", new IdleWatch(spec.idleTimeout().toMillis()));
-                p.addLast("relay", new OriginHandler());
+                p.addLast("relay", new OriginHandler(spec.idleTimeout().toMillis()));
               }
             })
         .open();

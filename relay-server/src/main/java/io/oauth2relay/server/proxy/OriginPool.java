@@ -26,7 +26,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>With {@code auto} over TLS the first connection of a loop finds out, through ALPN, which of the two
  * the upstream speaks; exchanges that arrive meanwhile wait for it. Idle connections are closed after the
- * route's idle timeout by their {@link IdleWatch}. Never blocks: {@link #acquire} answers with a
+ * route's idle timeout by their {@link OriginHandler}. Never blocks: {@link #acquire} answers with a
  * future completed on the caller's loop.
  */
 final class OriginPool {

@@ -288,6 +288,80 @@ class DataPlaneIT {
     assertThat(originConnections).hasSizeLessThanOrEqualTo(Runtime.getRuntime().availableProcessors() * 2).hasSizeLessThan(8);
   }
 
+  /** An upstream that reads a request head and then says nothing more: the idle timeout answers, not the response timeout. */
+  @Test
+  void anUpstreamSilentForTheIdleTimeoutGets504() throws Exception {
+    try (ServerSocket silent = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+      List<Socket> held = java.util.Collections.synchronizedList(new ArrayList<>());
+      Thread acceptor = acceptForever(silent, held::add);
+      OriginSpec d = OriginSpec.DEFAULTS;
+      OriginSpec quick = new OriginSpec(OriginSpec.Protocol.HTTP1, null, null, null, Template.empty(), d.connectTimeout(),
+          Duration.ofSeconds(60), Duration.ofSeconds(1), d.maxConnections(), d.forwardedHeaders(), d.via());
+      int port = startRelay("http://127.0.0.1:" + silent.getLocalPort() + "/", quick, null);
+
+      String out = raw(port, "GET /silent HTTP/1.1\r\nHost: x\r\n\r\n", "}");
+
+      assertThat(out).startsWith("HTTP/1.1 504").contains("\"error\":\"upstream_timeout\"");
+      relay.close();
+      relay = null;
+      silent.close();
+      acceptor.join(5_000);
+      for (Socket s : held) {
+        s.close();
+      }
+    }
+  }
+
+  /** A pooled upstream connection with nothing to carry for the idle timeout is hung up. */
+  @Test
+  void anIdlePooledUpstreamConnectionIsClosedAfterTheIdleTimeout() throws Exception {
+    try (ServerSocket upstream = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+      java.util.concurrent.CompletableFuture<Integer> afterAnswer = new java.util.concurrent.CompletableFuture<>();
+      Thread acceptor =
+          acceptForever(
+              upstream,
+              s -> {
+                try (s) {
+                  s.setSoTimeout(10_000);
+                  readUntil(s.getInputStream(), "\r\n\r\n");
+                  s.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n".getBytes(StandardCharsets.US_ASCII));
+                  s.getOutputStream().flush();
+                  afterAnswer.complete(s.getInputStream().read()); // -1: the relay hung up
+                } catch (Exception e) {
+                  afterAnswer.completeExceptionally(e);
+                }
+              });
+      OriginSpec d = OriginSpec.DEFAULTS;
+      OriginSpec quick = new OriginSpec(OriginSpec.Protocol.HTTP1, null, null, null, Template.empty(), d.connectTimeout(),
+          d.responseTimeout(), Duration.ofSeconds(1), d.maxConnections(), d.forwardedHeaders(), d.via());
+      int port = startRelay("http://127.0.0.1:" + upstream.getLocalPort() + "/", quick, null);
+
+      assertThat(raw(port, "GET /once HTTP/1.1\r\nHost: x\r\n\r\n", "ok\n")).startsWith("HTTP/1.1 200");
+
+      assertThat(afterAnswer.get(10, java.util.concurrent.TimeUnit.SECONDS)).as("the relay closed the idle connection").isEqualTo(-1);
+      upstream.close();
+      acceptor.join(5_000);
+    }
+  }
+
+  /** Hands every connection {@code server} accepts to {@code each} on a thread of its own, until it is closed. */
+  private static Thread acceptForever(ServerSocket server, java.util.function.Consumer<Socket> each) {
+    Thread acceptor =
+        new Thread(
+            () -> {
+              try {
+                for (;;) {
+                  Socket s = server.accept();
+                  new Thread(() -> each.accept(s)).start();
+                }
+              } catch (java.io.IOException closed) {
+                // the test is over
+              }
+            });
+    acceptor.start();
+    return acceptor;
+  }
+
   @Test
   void pastMaxConnectionsARequestWaitsThenGets503AndNoExtraConnectionIsOpened() throws Exception {
     try (ServerSocket silent = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
