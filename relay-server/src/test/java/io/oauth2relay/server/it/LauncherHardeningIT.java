@@ -41,6 +41,9 @@ class LauncherHardeningIT {
           .noneMatch(a -> a.contains("FlightRecording"));
       assertThat(args.indexOf("-Xmx96m")).as("JAVA_OPTS comes after the hardening flags")
           .isGreaterThan(args.indexOf("-XX:+DisableAttachMechanism"));
+      assertThat(args.indexOf("-Dio.netty.leakDetection.level=disabled"))
+          .as("leak detection off by default, before JAVA_OPTS so that it can turn it back on")
+          .isPositive().isLessThan(args.indexOf("-Xmx96m"));
 
       String coreLimit = Files.readAllLines(Path.of("/proc/" + pid + "/limits")).stream()
           .filter(l -> l.startsWith("Max core file size")).findFirst().orElseThrow();
