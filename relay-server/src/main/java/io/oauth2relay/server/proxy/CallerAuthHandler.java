@@ -1,18 +1,13 @@
 package io.oauth2relay.server.proxy;
 
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelDuplexHandler;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelPromise;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpRequest;
-import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpStatusClass;
-import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.Attribute;
@@ -34,13 +29,12 @@ import javax.net.ssl.SSLSession;
  * (a route's {@code callers}, 403; the route is the one {@link Router#select} will pick again in
  * {@link CallerHandler}: the same request, the same answer). With both certificates and keys configured, a
  * caller needs both. An accepted request goes on without the key header (the key is never forwarded upstream).
- * A refused one is answered with a small JSON body that says nothing about the route, its credentials or
- * the key, and the connection closes after it (its body, if any, is discarded unread).
- *
- * <p>Pipelining: a refusal must not overtake responses to earlier, accepted requests, so it waits until
- * those are written (outbound {@link LastHttpContent}s are counted), then goes out.
+ * A refused one goes on as a {@link Refused} carrying its answer, a small JSON body that says nothing about
+ * the route, its credentials or the key: {@link CallerHandler} writes it in its turn (a refusal must not
+ * overtake the responses to earlier, pipelined requests), observed as any answer, and closes the
+ * connection after it. What the caller sends after a refused request is discarded unread.
  */
-final class CallerAuthHandler extends ChannelDuplexHandler {
+final class CallerAuthHandler extends ChannelInboundHandlerAdapter {
   /**
    * On the connection channel (an HTTP/2 stream's parent): which certificate entries its TLS session's
    * client certificate matched. Public data only (names); kept per session, as a session's peer does not
@@ -53,10 +47,23 @@ final class CallerAuthHandler extends ChannelDuplexHandler {
 
   private final CallerAuth auth;
   private final Router router;
-  /** Requests passed on whose response has not completely gone out. */
-  private int outstanding;
   private boolean refused;
-  private FullHttpResponse refusal;
+
+  /** A request this step refused, with the relay's answer to it. */
+  static final class Refused extends DefaultHttpRequest {
+    private final FullHttpResponse answer;
+
+    Refused(HttpRequest request, FullHttpResponse answer) {
+      super(request.protocolVersion(), request.method(), request.uri(), request.headers());
+      setDecoderResult(request.decoderResult());
+      this.answer = answer;
+    }
+
+    /** The answer, to be written (once) by the relay handler, which then owns it. */
+    FullHttpResponse answer() {
+      return answer;
+    }
+  }
 
   /** @param router picks the route whose {@code callers} a key is checked against */
   CallerAuthHandler(CallerAuth auth, Router router) {
@@ -75,17 +82,13 @@ final class CallerAuthHandler extends ChannelDuplexHandler {
       return;
     }
     FullHttpResponse answer = check(ctx, request);
-    if (answer == null) {
-      outstanding++;
-      ctx.fireChannelRead(request);
+    if (answer != null) {
+      refused = true;
+      ReferenceCountUtil.release(msg);
+      ctx.fireChannelRead(new Refused(request, answer));
       return;
     }
-    ReferenceCountUtil.release(msg);
-    refused = true;
-    refusal = answer;
-    if (outstanding == 0) {
-      sendRefusal(ctx);
-    }
+    ctx.fireChannelRead(request);
   }
 
   private FullHttpResponse check(ChannelHandlerContext ctx, HttpRequest request) {
@@ -162,32 +165,5 @@ final class CallerAuthHandler extends ChannelDuplexHandler {
         "a valid API key is required");
     response.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "ApiKey header=\"" + auth.header() + "\"");
     return response;
-  }
-
-  private void sendRefusal(ChannelHandlerContext ctx) {
-    FullHttpResponse r = refusal;
-    refusal = null;
-    r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-    ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
-  }
-
-  @Override
-  public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
-    // A 100 Continue (a full response, hence a LastHttpContent too) is not the end of an answer.
-    boolean last = msg instanceof LastHttpContent
-        && !(msg instanceof HttpResponse r && r.status().codeClass() == HttpStatusClass.INFORMATIONAL);
-    ctx.write(msg, promise);
-    if (last && outstanding > 0 && --outstanding == 0 && refusal != null) {
-      sendRefusal(ctx);
-    }
-  }
-
-  @Override
-  public void channelInactive(ChannelHandlerContext ctx) {
-    if (refusal != null) {
-      refusal.release();
-      refusal = null;
-    }
-    ctx.fireChannelInactive();
   }
 }

@@ -68,6 +68,7 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
 
   private final Router router;
   private final Origins origins;
+  private final ExchangeObserver observer;
   /** Small: usually a head and its end (an HTTP/2 stream's handler lives for one exchange). */
   private final ArrayDeque<HttpObject> queue = new ArrayDeque<>(4);
   private ChannelHandlerContext ctx;
@@ -110,10 +111,14 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
   /** Whether the first request has been seen (after which the h2c upgrade step is taken out). */
   private boolean seenRequest;
 
-  /** @param headTimeoutMillis the HTTP/1.1 request-head timeout, or 0 for an HTTP/2 stream */
-  CallerHandler(Router router, Origins origins, long headTimeoutMillis) {
+  /**
+   * @param headTimeoutMillis the HTTP/1.1 request-head timeout, or 0 for an HTTP/2 stream
+   * @param observer told of each request head read and each response message written, or {@code null}
+   */
+  CallerHandler(Router router, Origins origins, long headTimeoutMillis, ExchangeObserver observer) {
     this.router = router;
     this.origins = origins;
+    this.observer = observer;
     this.headTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(headTimeoutMillis);
   }
 
@@ -238,8 +243,11 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
       ReferenceCountUtil.release(msg);
       return;
     }
-    if (msg instanceof HttpRequest) {
+    if (msg instanceof HttpRequest request) {
       headDeadline = 0;
+      if (observer != null) {
+        observer.received(request);
+      }
       if (!seenRequest) {
         seenRequest = true;
         dropUpgradeStep();
@@ -364,6 +372,11 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
         return;
       }
     }
+    if (request instanceof CallerAuthHandler.Refused refused) {
+      ex.keepAlive = false; // and what the caller sent after it is discarded (CallerAuthHandler)
+      respond(ex, refused.answer());
+      return;
+    }
     if (request.decoderResult().isFailure() || Headers.hasInvalidField(request.headers())) {
       // Header names and values are checked here, before anything of the head is used or forwarded, rather
       // than as the codec fills the map (RelayHeaders explains why).
@@ -395,9 +408,8 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
       // Only once the request may go on: a refused caller gets its final answer instead (RFC 9110
       // §10.1.1), and is spared sending a body that would be discarded.
       request.headers().remove(HttpHeaderNames.EXPECT);
-      ctx.writeAndFlush(
-          new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE, Unpooled.EMPTY_BUFFER),
-          ctx.voidPromise());
+      toCaller(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE, Unpooled.EMPTY_BUFFER));
+      ctx.flush();
     }
     withToken(ex, this::proceed);
   }
@@ -851,7 +863,7 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
       response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
     }
     // Void promises on the caller side too: a failed write fires exceptionCaught here, which aborts.
-    ctx.write(response, ctx.voidPromise());
+    toCaller(response);
   }
 
   void responseContent(HttpContent content) {
@@ -895,7 +907,7 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
       }
       return;
     }
-    ctx.write(content, ctx.voidPromise());
+    toCaller(content);
     if (last) {
       ex.responseDone = true;
       ctx.flush();
@@ -1025,10 +1037,19 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
     if (!ex.keepAlive) {
       response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
     }
-    ctx.writeAndFlush(response);
+    toCaller(response);
+    ctx.flush();
     if (!ex.keepAlive || ex.requestDone) {
       finish(ex);
     }
+  }
+
+  /** Writes a response message to the caller (a void promise: a failed write fires exceptionCaught). */
+  private void toCaller(HttpObject msg) {
+    if (observer != null) {
+      observer.writing(msg);
+    }
+    ctx.write(msg, ctx.voidPromise());
   }
 
   private static boolean expectsBody(HttpRequest request) {
@@ -1172,6 +1193,9 @@ final class CallerHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     stopChecking();
+    if (observer != null) {
+      observer.ended();
+    }
     if (exchange != null) {
       cancelResponseTimer(exchange);
       releaseKept(exchange);

@@ -1,8 +1,5 @@
 package io.oauth2relay.server.proxy;
 
-import io.netty.channel.ChannelDuplexHandler;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
@@ -10,29 +7,24 @@ import io.netty.handler.codec.http.LastHttpContent;
 import java.util.ArrayDeque;
 
 /**
- * Watches one caller connection from just behind the HTTP codec: each request head going in, each
- * response going out, in order (pipelined requests are answered in order, so a FIFO pairs them). It only
- * observes: every message passes through untouched, and no reference count changes here.
+ * Watches the exchanges of one caller connection or HTTP/2 stream for the metrics and the access log, as
+ * {@link CallerHandler} tells it: each request head as it arrives, each response message as it is written,
+ * the end of the channel. Pipelined requests are answered in order, so a FIFO pairs them. It only looks:
+ * no message is changed, and no reference count.
+ *
+ * <p>Not a pipeline step of its own, which cost a hop for every message of every request: the relay
+ * handler reads and writes every exchange's messages anyway.
  *
  * <p>The route of an exchange is asked of the {@link Router} when its head arrives: the router is a pure
- * function of the request line and {@code Host}, so it names the same route {@link CallerHandler} will
- * take, without this step having to be told.
- *
- * <pre>
- *   codec --HttpRequest--> [observe: note route, method, target, start] --> ... --> CallerHandler
- *   codec <--HttpResponse/HttpContent-- [observe: status, body bytes; last piece: report] <-- ...
- * </pre>
+ * function of the request line and {@code Host}, so it names the same route {@link CallerHandler} takes.
  */
-final class ExchangeObserver extends ChannelDuplexHandler {
+final class ExchangeObserver {
   /** The route of a request no route takes (and of a malformed one): a name no route can have. */
   static final String NO_ROUTE = "-";
 
   private final Traffic traffic;
   private final Router router;
-  /** Whether this channel is a caller connection (counted as open) rather than an HTTP/2 stream. */
-  private final boolean connection;
   private final ArrayDeque<Pending> pending;
-  private boolean active;
 
   private static final class Pending {
     final String route;
@@ -50,68 +42,49 @@ final class ExchangeObserver extends ChannelDuplexHandler {
   }
 
   /**
-   * @param router the router of the relay handler, or {@code null}: every exchange is {@link #NO_ROUTE}'s
-   * @param connection whether the channel is a caller connection (counted) rather than an HTTP/2 stream
+   * @param router the relay handler's router, or {@code null}: every exchange is {@link #NO_ROUTE}'s
+   * @param stream whether the channel is an HTTP/2 stream (one exchange) rather than a connection
    */
-  ExchangeObserver(Traffic traffic, Router router, boolean connection) {
+  ExchangeObserver(Traffic traffic, Router router, boolean stream) {
     this.traffic = traffic;
     this.router = router;
-    this.connection = connection;
-    this.pending = new ArrayDeque<>(connection ? 16 : 2); // an HTTP/2 stream carries one exchange
+    this.pending = new ArrayDeque<>(stream ? 2 : 16);
   }
 
-  @Override
-  public void channelActive(ChannelHandlerContext ctx) {
-    if (connection) {
-      active = true;
-      traffic.opened();
-    }
-    ctx.fireChannelActive();
+  /** A request head arrived (before anything of it is rewritten). */
+  void received(HttpRequest request) {
+    boolean malformed = request.decoderResult().isFailure();
+    RelayRoute route = malformed || router == null ? null : router.select(request);
+    pending.add(new Pending(route == null ? NO_ROUTE : route.name(), malformed ? "-" : request.method().name(),
+        malformed ? "-" : request.uri()));
+    traffic.started();
   }
 
-  @Override
-  public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (msg instanceof HttpRequest request) {
-      boolean malformed = request.decoderResult().isFailure();
-      RelayRoute route = malformed || router == null ? null : router.select(request);
-      pending.add(new Pending(route == null ? NO_ROUTE : route.name(), malformed ? "-" : request.method().name(),
-          malformed ? "-" : request.uri()));
-      traffic.started();
-    }
-    ctx.fireChannelRead(msg);
-  }
-
-  @Override
-  public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+  /** A response message is being written to the caller. */
+  void writing(Object msg) {
     Pending p = pending.peek();
-    if (p != null) {
-      if (msg instanceof HttpResponse response) {
-        int code = response.status().code();
-        if (code >= 200 || p.status == 0) {
-          p.status = code;
-        }
-      }
-      if (msg instanceof HttpContent content) {
-        p.bytes += content.content().readableBytes();
-        if (msg instanceof LastHttpContent && p.status >= 200) {
-          pending.poll();
-          traffic.finished(p.route, p.method, p.target, p.status, System.nanoTime() - p.startNanos, p.bytes);
-        }
+    if (p == null) {
+      return;
+    }
+    if (msg instanceof HttpResponse response) {
+      int code = response.status().code();
+      if (code >= 200 || p.status == 0) {
+        p.status = code;
       }
     }
-    ctx.write(msg, promise);
+    if (msg instanceof HttpContent content) {
+      p.bytes += content.content().readableBytes();
+      if (msg instanceof LastHttpContent && p.status >= 200) {
+        pending.poll();
+        traffic.finished(p.route, p.method, p.target, p.status, System.nanoTime() - p.startNanos, p.bytes);
+      }
+    }
   }
 
-  @Override
-  public void channelInactive(ChannelHandlerContext ctx) {
-    // Requests the connection ended before answering completely: reported with status 0.
+  /** The channel closed: requests it ended before they were completely answered are reported with status 0. */
+  void ended() {
     for (Pending p; (p = pending.poll()) != null; ) {
       traffic.finished(p.route, p.method, p.target, 0, System.nanoTime() - p.startNanos, p.bytes);
     }
-    if (active) {
-      active = false;
-      traffic.closed();
-    }
-    ctx.fireChannelInactive();
   }
 }

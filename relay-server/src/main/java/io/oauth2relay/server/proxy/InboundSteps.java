@@ -3,11 +3,12 @@ package io.oauth2relay.server.proxy;
 import io.netty.channel.ChannelPipeline;
 
 /**
- * Handlers that run on each caller connection before {@link CallerHandler}: observe (metrics, access log,
- * in-flight count) and, when configured, authenticate the caller.
+ * What runs on each caller connection besides {@link CallerHandler}: the connection count, the observer of
+ * its exchanges (metrics, access log, in-flight count: {@link CallerHandler} tells it what it reads and
+ * writes) and, when configured, caller authentication before it.
  *
  * <pre>
- *   ... -> observe (ExchangeObserver) -> authenticate (CallerAuthHandler, optional) -> relay (CallerHandler)
+ *   ... -> observe (ConnectionCounter) -> authenticate (CallerAuthHandler, optional) -> relay (CallerHandler)
  * </pre>
  */
 public final class InboundSteps {
@@ -33,14 +34,19 @@ public final class InboundSteps {
     this.router = router;
   }
 
-  /**
-   * Adds the observer of a caller connection at the end of {@code p}: it counts the connection and, on
-   * HTTP/1.1, sees each exchange. Stays when the connection switches to HTTP/2.
-   */
+  /** Adds the count of a caller connection at the end of {@code p}. Stays when the connection switches to HTTP/2. */
   void addConnectionObserver(ChannelPipeline p) {
     if (traffic != null) {
-      p.addLast(OBSERVE, new ExchangeObserver(traffic, router, true));
+      p.addLast(OBSERVE, new ConnectionCounter(traffic));
     }
+  }
+
+  /**
+   * The observer of one HTTP/1.1 connection's or HTTP/2 stream's exchanges, for its {@link CallerHandler};
+   * {@code null} when nothing observes.
+   */
+  ExchangeObserver exchangeObserver(boolean stream) {
+    return traffic == null ? null : new ExchangeObserver(traffic, router, stream);
   }
 
   /** Adds caller authentication at the end of {@code p}; called just before the relay handler is added. */
@@ -50,11 +56,8 @@ public final class InboundSteps {
     }
   }
 
-  /** Adds the steps of one HTTP/2 stream (observed as an exchange, not counted as a connection). */
+  /** Adds the steps of one HTTP/2 stream before its relay handler (its exchange is observed, not counted as a connection). */
   void addStreamSteps(ChannelPipeline p) {
-    if (traffic != null) {
-      p.addLast(OBSERVE, new ExchangeObserver(traffic, router, false));
-    }
     addAuthentication(p);
   }
 }

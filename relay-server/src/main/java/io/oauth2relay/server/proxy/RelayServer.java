@@ -229,7 +229,7 @@ public final class RelayServer implements AutoCloseable {
    */
   private void addHttp1Steps(ChannelPipeline p) {
     steps.addAuthentication(p);
-    p.addLast(RELAY, new CallerHandler(router, origins, requestHeaderTimeoutMillis));
+    p.addLast(RELAY, new CallerHandler(router, origins, requestHeaderTimeoutMillis, steps.exchangeObserver(false)));
   }
 
   /**
@@ -290,7 +290,7 @@ public final class RelayServer implements AutoCloseable {
         // on HTTP/1.1: a validating map here would scan the injected token again on every request.
         p.addLast("h2-http", new Http2StreamFrameToHttpObjectCodec(true, false));
         steps.addStreamSteps(p);
-        p.addLast(RELAY, new CallerHandler(router, origins, 0));
+        p.addLast(RELAY, new CallerHandler(router, origins, 0, steps.exchangeObserver(true)));
       }
     };
   }

@@ -5,7 +5,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * What the relay's caller connections are doing right now (open connections, requests in flight), shared
- * by every connection's {@link ExchangeObserver}, and the listeners told about each exchange. The counts
+ * by every connection's {@link ConnectionCounter} and {@link ExchangeObserver}, and the listeners told about each exchange. The counts
  * drive the graceful drain at shutdown and the {@code open connections} metric.
  */
 public final class Traffic {
