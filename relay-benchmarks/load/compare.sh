@@ -272,12 +272,9 @@ cat >"$OUT/relay.json" <<EOF
     "clientId": "bench-client",
     "clientSecret": "\${BENCH_CLIENT_SECRET}"
   },
-  "relay": { "url": "http://127.0.0.1:$origin_port/", "origin": { "maxConnections": 1024 } }
+  "relay": { "url": "http://127.0.0.1:$origin_port/" }
 }
 EOF
-# maxConnections: nginx and HAProxy open as many upstream connections as they have requests in flight; the
-# relay's default cap (512 per event loop, one loop on the one pinned CPU) would make 288 of the h2 case's
-# 800 concurrent streams wait for a connection, which measures the cap, not the proxy.
 
 start_nginx() {
   taskset -c "$SERVER_CPU" nginx -c "$OUT/nginx/nginx.conf" -p "$OUT/nginx" -e "$OUT/nginx/error.log" \

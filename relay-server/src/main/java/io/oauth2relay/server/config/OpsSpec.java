@@ -19,7 +19,7 @@ import javax.security.auth.x500.X500Principal;
  * @param sensitiveQueryParams lower-case query parameter names whose values the access log masks
  * @param requestHeaderTimeout how long an HTTP/1.1 caller may take to send a request head once its first
  *     byte arrived ({@code requestHeaderTimeoutSeconds}; slow-loris protection)
- * @param ioThreads event loops carrying requests ({@code ioThreads}); 0 picks one per available processor
+ * @param ioThreads event loops carrying requests ({@code ioThreads}); 0 is Netty's default, two per available processor
  */
 public record OpsSpec(
     Admin admin,

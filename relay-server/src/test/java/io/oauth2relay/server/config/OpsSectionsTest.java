@@ -99,7 +99,7 @@ class OpsSectionsTest {
   }
 
   @Test
-  void ioThreadsDefaultsToOnePerProcessorAndIsBounded() throws Exception {
+  void ioThreadsDefaultsToNettysChoiceAndIsBounded() throws Exception {
     assertThat(load("").ops().ioThreads()).isZero();
     assertThat(load("\"ioThreads\": 3").ops().ioThreads()).isEqualTo(3);
     assertThat(problems("\"ioThreads\": 257")).contains("ioThreads: expected a whole number from 0 to 256");
