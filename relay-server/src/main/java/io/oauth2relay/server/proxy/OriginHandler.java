@@ -14,8 +14,6 @@ import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2GoAwayFrame;
 import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,27 +23,21 @@ import org.slf4j.LoggerFactory;
  * pool is per loop), so no hand-off is needed. An idle pooled connection has no owner: anything it reads
  * then is out of step and closes it.
  *
- * <p>It also keeps the route's idle timeout: nothing read from or written to the connection (or stream)
- * for between one and one and a half times the timeout times out its exchange, or closes it when idle in
- * the pool. A read, or a write by the borrower ({@link #touch}), only sets a flag, and a check every half
- * timeout looks at it: an idle timeout is a coarse limit. Netty's IdleStateHandler does it exactly, at the
- * price of a promise and a listener on every write and a pipeline step on every message.
+ * <p>It also keeps the route's idle timeout ({@link IdleClock}): nothing read from or written to the
+ * connection (or stream) for the timeout times out its exchange, or closes it when idle in the pool. A
+ * read, or a write by the borrower ({@link #touch}), tells the clock; as a pipeline step of its own
+ * ({@link IdleWatch}) it would cost a hop on every message.
  */
 final class OriginHandler extends ChannelInboundHandlerAdapter {
   private static final Logger log = LoggerFactory.getLogger(OriginHandler.class);
 
   /** The exchange's caller while the connection is borrowed, {@code null} while it is idle. */
   private CallerHandler caller;
-  private final long halfIdleNanos;
-  /** Something was read or written since the last idle check. */
-  private boolean active;
-  /** Consecutive idle checks that found nothing: two make the timeout. */
-  private int quietChecks;
-  private ScheduledFuture<?> idleCheck;
+  private final IdleClock idle;
   private ChannelHandlerContext ctx;
 
   OriginHandler(long idleTimeoutMillis) {
-    this.halfIdleNanos = Math.max(1, TimeUnit.MILLISECONDS.toNanos(idleTimeoutMillis) / 2);
+    this.idle = new IdleClock(idleTimeoutMillis, this::idleTimedOut);
   }
 
   static OriginHandler of(Channel ch) {
@@ -59,56 +51,33 @@ final class OriginHandler extends ChannelInboundHandlerAdapter {
 
   /** The borrower wrote to the connection. */
   void touch() {
-    active = true;
+    idle.touch();
   }
 
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     this.ctx = ctx;
     if (ctx.channel().isActive() && ctx.channel().isRegistered()) {
-      startIdleChecks();
+      idle.start(ctx);
     }
   }
 
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
-    startIdleChecks();
+    idle.start(ctx);
   }
 
-  private void startIdleChecks() {
-    if (idleCheck == null) {
-      idleCheck = ctx.executor().schedule(this::checkIdle, halfIdleNanos, TimeUnit.NANOSECONDS);
-    }
-  }
-
-  private void checkIdle() {
-    if (!ctx.channel().isOpen()) {
-      idleCheck = null;
-      return;
-    }
-    quietChecks = active ? 0 : quietChecks + 1;
-    active = false;
-    idleCheck = ctx.executor().schedule(this::checkIdle, halfIdleNanos, TimeUnit.NANOSECONDS);
-    if (quietChecks >= 2) {
-      quietChecks = 0;
-      if (owned(ctx)) {
-        caller.originTimedOut();
-      } else {
-        ctx.close();
-      }
-    }
-  }
-
-  private void stopIdleChecks() {
-    if (idleCheck != null) {
-      idleCheck.cancel(false);
-      idleCheck = null;
+  private void idleTimedOut() {
+    if (owned(ctx)) {
+      caller.originTimedOut();
+    } else {
+      ctx.close();
     }
   }
 
   @Override
   public void handlerRemoved(ChannelHandlerContext ctx) {
-    stopIdleChecks();
+    idle.stop();
   }
 
   private boolean owned(ChannelHandlerContext ctx) {
@@ -117,7 +86,7 @@ final class OriginHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    active = true;
+    idle.touch();
     if (!owned(ctx)) {
       ReferenceCountUtil.release(msg);
       ctx.close();
@@ -162,7 +131,7 @@ final class OriginHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
-    stopIdleChecks();
+    idle.stop();
     if (caller != null) {
       caller.originClosed(ctx.channel());
     }

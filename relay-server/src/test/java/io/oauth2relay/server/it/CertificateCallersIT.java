@@ -158,6 +158,11 @@ class CertificateCallersIT {
    * names in its request for one, so a certificate from another CA really is sent.
    */
   private static HttpClient client(HttpClient.Version version, Pki.Leaf leaf) throws Exception {
+    return HttpClient.newBuilder().version(version).sslContext(clientTls(leaf)).connectTimeout(Duration.ofSeconds(5)).build();
+  }
+
+  /** TLS that trusts the test CA and presents {@code leaf}, or no certificate when it is {@code null}. */
+  private static SSLContext clientTls(Pki.Leaf leaf) throws Exception {
     KeyStore trust = KeyStore.getInstance("PKCS12");
     trust.load(null, null);
     try (InputStream in = Files.newInputStream(pki.caFile())) {
@@ -168,7 +173,7 @@ class CertificateCallersIT {
     KeyManager[] keys = leaf == null ? null : new KeyManager[] {new Presenting(leaf)};
     SSLContext ssl = SSLContext.getInstance("TLS");
     ssl.init(keys, tmf.getTrustManagers(), null);
-    return HttpClient.newBuilder().version(version).sslContext(ssl).connectTimeout(Duration.ofSeconds(5)).build();
+    return ssl;
   }
 
   /** Always offers its one certificate. */
@@ -364,15 +369,7 @@ class CertificateCallersIT {
   void anHttpsCallerDribblingARequestHeadIsCutOff() throws Exception {
     Started strict = startRelay("{ \"certificates\": " + CERTIFICATES + " }", Map.of(), "\"requestHeaderTimeoutSeconds\": 1,");
     ownRelays.add(strict.relay());
-    KeyStore trust = KeyStore.getInstance("PKCS12");
-    trust.load(null, null);
-    try (InputStream in = Files.newInputStream(pki.caFile())) {
-      trust.setCertificateEntry("ca", CertificateFactory.getInstance("X.509").generateCertificate(in));
-    }
-    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-    tmf.init(trust);
-    SSLContext ssl = SSLContext.getInstance("TLS");
-    ssl.init(new KeyManager[] {new Presenting(billing)}, tmf.getTrustManagers(), null);
+    SSLContext ssl = clientTls(billing);
     try (javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) ssl.getSocketFactory().createSocket("127.0.0.1", strict.port())) {
       s.setSoTimeout(10_000);
       s.startHandshake();

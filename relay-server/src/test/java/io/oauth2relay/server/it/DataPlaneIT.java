@@ -302,13 +302,7 @@ class DataPlaneIT {
       String out = raw(port, "GET /silent HTTP/1.1\r\nHost: x\r\n\r\n", "}");
 
       assertThat(out).startsWith("HTTP/1.1 504").contains("\"error\":\"upstream_timeout\"");
-      relay.close();
-      relay = null;
-      silent.close();
-      acceptor.join(5_000);
-      for (Socket s : held) {
-        s.close();
-      }
+      stopRelayThenUpstream(silent, acceptor, held);
     }
   }
 
@@ -341,6 +335,17 @@ class DataPlaneIT {
       assertThat(afterAnswer.get(10, java.util.concurrent.TimeUnit.SECONDS)).as("the relay closed the idle connection").isEqualTo(-1);
       upstream.close();
       acceptor.join(5_000);
+    }
+  }
+
+  /** Closes the relay first (so that it does not reconnect), then the upstream and what it accepted. */
+  private void stopRelayThenUpstream(ServerSocket upstream, Thread acceptor, List<Socket> held) throws Exception {
+    relay.close();
+    relay = null;
+    upstream.close();
+    acceptor.join(5_000);
+    for (Socket s : held) {
+      s.close();
     }
   }
 
@@ -391,13 +396,7 @@ class DataPlaneIT {
       assertThat(answers).anySatisfy(a -> assertThat(a).startsWith("503\n").contains("\"error\":\"upstream_busy\""));
       assertThat(answers).anySatisfy(a -> assertThat(a).startsWith("504\n").contains("\"error\":\"upstream_timeout\""));
       assertThat(accepted.get()).isEqualTo(1);
-      relay.close();
-      relay = null;
-      silent.close();
-      acceptor.join(5_000);
-      for (Socket s : held) {
-        s.close();
-      }
+      stopRelayThenUpstream(silent, acceptor, held);
     }
   }
 
