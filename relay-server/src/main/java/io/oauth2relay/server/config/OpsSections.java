@@ -24,8 +24,9 @@ import javax.security.auth.x500.X500Principal;
 /**
  * Reads the operational top-level fields into an {@link OpsSpec}: {@code admin}, {@code inbound},
  * {@code requireCallerAuth}, {@code shutdownGraceSeconds}, {@code logFormat}, {@code accessLog},
- * {@code sensitiveQueryParams}, {@code ioThreads}. Kept apart from {@link ConfigLoader}'s reader so the token and relay
- * sections and these evolve independently. Like the loader, no message quotes a value.
+ * {@code sensitiveQueryParams}, {@code requestHeaderTimeoutSeconds}, {@code ioThreads}. Kept apart from
+ * {@link ConfigLoader}'s reader so the token and relay sections and these evolve independently. Like the
+ * loader, no message quotes a value.
  */
 final class OpsSections {
   /** The top-level names this reader owns. */

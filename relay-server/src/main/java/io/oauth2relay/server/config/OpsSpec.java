@@ -8,8 +8,9 @@ import javax.security.auth.x500.X500Principal;
 
 /**
  * How the relay is operated and who may call it: the top-level {@code admin}, {@code inbound},
- * {@code requireCallerAuth}, {@code shutdownGraceSeconds}, {@code logFormat}, {@code accessLog} and
- * {@code sensitiveQueryParams} fields (read by {@link OpsSections}).
+ * {@code requireCallerAuth}, {@code shutdownGraceSeconds}, {@code logFormat}, {@code accessLog},
+ * {@code sensitiveQueryParams}, {@code requestHeaderTimeoutSeconds} and {@code ioThreads} fields (read by
+ * {@link OpsSections}).
  *
  * @param admin the admin listener, or {@code null} when there is none
  * @param inbound caller authentication, or {@link Inbound#NONE}
